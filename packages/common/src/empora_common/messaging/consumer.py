@@ -1,0 +1,140 @@
+"""Idempotent consumers: an event id is applied once per consumer, with its effect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from empora_common.logging import reset_request_id, set_request_id
+from empora_common.messaging.envelope import Envelope, MalformedEvent, parse_envelope
+from empora_common.messaging.topology import Names, declare_consumer_queue
+from empora_common.metrics import ServiceMetrics
+
+log = structlog.get_logger("empora.consumer")
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What one consumer queue reacts to: routing key -> handler, and accepted versions."""
+
+    queue: str
+    handlers: Mapping[str, Handler]
+    versions: frozenset[int] = frozenset({1})
+
+
+@dataclass
+class EventConsumer:
+    """Consumes one durable quorum queue with manual acks.
+
+    A message that is not a valid envelope (or has a version we do not know) is rejected
+    straight to the dead-letter queue. A handler failure is requeued; after the queue's
+    ``x-delivery-limit`` the broker dead-letters it. The inbox row and the handler's effect
+    share one transaction, so a redelivered event is acknowledged without a second effect.
+    """
+
+    subscription: Subscription
+    sessionmaker: async_sessionmaker[AsyncSession]
+    inbox: Table
+    amqp_url: str
+    names: Names
+    delivery_limit: int = 5
+    prefetch: int = 16
+    metrics: ServiceMetrics | None = None
+    retry_delay: float = 0.5
+    _connection: AbstractRobustConnection | None = field(default=None, init=False)
+    _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    async def start(self) -> None:
+        """Connect (retrying until the broker answers) and start consuming."""
+        delay = 0.2
+        while True:
+            try:
+                self._connection = await aio_pika.connect_robust(self.amqp_url, timeout=5)
+                break
+            except Exception as exc:
+                log.warning("consumer_connect_failed", queue=self.subscription.queue, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await declare_consumer_queue(
+            channel,
+            self.names,
+            self.subscription.queue,
+            list(self.subscription.handlers),
+            delivery_limit=self.delivery_limit,
+        )
+        await queue.consume(self._on_message)
+        self._started.set()
+
+    async def wait_started(self) -> None:
+        """Wait until the queue is declared and consumed."""
+        await self._started.wait()
+
+    async def stop(self) -> None:
+        """Close the connection; unacked messages go back to the queue."""
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = parse_envelope(message.body)
+            if envelope.version not in self.subscription.versions:
+                raise MalformedEvent(f"unknown version {envelope.version}")
+            handler = self.subscription.handlers.get(envelope.type)
+            if handler is None:
+                raise MalformedEvent(f"no handler for {envelope.type}")
+        except MalformedEvent as exc:
+            log.error("event_malformed", queue=self.subscription.queue, error=str(exc)[:500])
+            if self.metrics is not None:
+                self.metrics.event("in", message.type or "unknown", "dead_lettered")
+            await message.reject(requeue=False)
+            return
+        token = set_request_id(envelope.correlation_id)
+        try:
+            applied = await self.apply(envelope, handler)
+        except Exception as exc:
+            log.exception("event_handler_failed", event_type=envelope.type,
+                          event_id=str(envelope.id), error=str(exc))
+            if self.metrics is not None:
+                self.metrics.event("in", envelope.type, "failed")
+            # Back off a little so a failing handler does not spin through its deliveries.
+            await asyncio.sleep(self.retry_delay)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
+        finally:
+            reset_request_id(token)
+        if self.metrics is not None:
+            self.metrics.event("in", envelope.type, "applied" if applied else "duplicate")
+        await message.ack()
+
+    async def apply(self, envelope: Envelope, handler: Handler) -> bool:
+        """Apply an event once: False when this consumer had already applied it."""
+        async with self.sessionmaker() as session, session.begin():
+            inserted = await session.execute(
+                insert(self.inbox)
+                .values(
+                    consumer=self.subscription.queue,
+                    event_id=envelope.id,
+                    event_type=envelope.type,
+                )
+                .on_conflict_do_nothing()
+                .returning(self.inbox.c.event_id)
+            )
+            if inserted.first() is None:
+                return False
+            await handler(session, envelope)
+        return True

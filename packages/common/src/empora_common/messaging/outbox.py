@@ -1,0 +1,267 @@
+"""Transactional outbox: events are rows written with the change, published by a relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import asyncpg
+import structlog
+from aio_pika.abc import AbstractRobustConnection
+from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from empora_common.db import plain_database_url
+from empora_common.logging import current_request_id
+from empora_common.messaging.envelope import Envelope
+from empora_common.messaging.topology import Names, declare_events_exchange
+from empora_common.metrics import ServiceMetrics
+
+log = structlog.get_logger("empora.outbox")
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes a schema's relay."""
+    return f"{schema}_outbox"
+
+
+async def add_event(
+    session: AsyncSession,
+    outbox: Table,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    aggregate_id: str | uuid.UUID | None = None,
+    version: int = 1,
+    event_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Write an event in the caller's transaction; it is published after the commit."""
+    eid = event_id or uuid.uuid4()
+    await session.execute(
+        outbox.insert().values(
+            id=eid,
+            event_type=event_type,
+            version=version,
+            aggregate_id=str(aggregate_id) if aggregate_id is not None else None,
+            correlation_id=current_request_id(),
+            data=data,
+        )
+    )
+    # Delivered on commit only, so the relay never wakes for a rolled-back event.
+    await session.execute(
+        text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(outbox.schema or "")}
+    )
+    return eid
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order, with publisher confirms and ``mandatory``.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so several relays can run; woken by
+    LISTEN/NOTIFY with a polling fallback; reconnects to the broker by itself; purges rows
+    older than the retention period.
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        database_url: str,
+        outbox: Table,
+        inbox: Table | None,
+        amqp_url: str,
+        producer: str,
+        names: Names,
+        poll_interval: float = 1.0,
+        outbox_retention: timedelta = timedelta(hours=72),
+        inbox_retention: timedelta = timedelta(days=14),
+        batch_size: int = 100,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.database_url = database_url
+        self.outbox = outbox
+        self.inbox = inbox
+        self.amqp_url = amqp_url
+        self.producer = producer
+        self.names = names
+        self.poll_interval = poll_interval
+        self.outbox_retention = outbox_retention
+        self.inbox_retention = inbox_retention
+        self.batch_size = batch_size
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._connection: AbstractRobustConnection | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._last_purge = 0.0
+        self.connected = False
+
+    @property
+    def _qualified(self) -> str:
+        return f'"{self.outbox.schema}".outbox'
+
+    async def run(self) -> None:
+        """Relay until ``stop``; never raises for broker or database outages."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._ensure_listener()
+                channel = await self._ensure_channel()
+                exchange = await declare_events_exchange(channel, self.names)
+                backoff = 0.2
+                while not self._stopping.is_set():
+                    published = await self._publish_batch(exchange)
+                    await self._maybe_purge()
+                    if published < self.batch_size:
+                        await self._wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected = False
+                log.warning("outbox_relay_error", error=str(exc), error_type=type(exc).__name__)
+                await self._close_channel()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    _channel: Any = None
+
+    async def _ensure_channel(self) -> Any:
+        if self._connection is None or self._connection.is_closed:
+            self._connection = await aio_pika.connect(self.amqp_url, timeout=5)
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+        self.connected = True
+        return self._channel
+
+    async def _close_channel(self) -> None:
+        conn, self._connection, self._channel = self._connection, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(plain_database_url(self.database_url))
+            await self._listener.add_listener(
+                notify_channel(self.outbox.schema or ""), lambda *_: self._wake.set()
+            )
+        except Exception as exc:  # polling still works without it
+            log.warning("outbox_listen_failed", error=str(exc))
+            self._listener = None
+
+    async def _wait(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        self._wake.clear()
+
+    async def _publish_batch(self, exchange: Any) -> int:
+        async with self.engine.connect() as conn, conn.begin():
+            rows = (
+                await conn.execute(
+                    text(
+                        f"SELECT seq, id, event_type, version, aggregate_id, correlation_id,"
+                        f" data, occurred_at FROM {self._qualified}"
+                        f" WHERE published_at IS NULL ORDER BY seq"
+                        f" LIMIT :n FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"n": self.batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            done: list[int] = []
+            failure: Exception | None = None
+            for row in rows:
+                try:
+                    await self._publish_row(exchange, row)
+                except Exception as exc:
+                    failure = exc
+                    break
+                done.append(row.seq)
+            # Mark what the broker confirmed even when a later row failed, so a broker that
+            # dies mid-batch re-sends only the unconfirmed rows.
+            if done:
+                await conn.execute(
+                    text(
+                        f"UPDATE {self._qualified} SET published_at = now(),"
+                        f" attempts = attempts + 1 WHERE seq = ANY(:seqs)"
+                    ),
+                    {"seqs": done},
+                )
+        if failure is not None:
+            raise failure
+        return len(done)
+
+    async def _publish_row(self, exchange: Any, row: Any) -> None:
+        envelope = Envelope(
+            id=row.id,
+            type=row.event_type,
+            version=row.version,
+            occurred_at=row.occurred_at,
+            producer=self.producer,
+            aggregate_id=row.aggregate_id,
+            sequence=row.seq,
+            correlation_id=row.correlation_id,
+            data=row.data,
+        )
+        await exchange.publish(
+            aio_pika.Message(
+                envelope.to_bytes(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=str(row.id),
+                type=row.event_type,
+                correlation_id=row.correlation_id,
+                timestamp=row.occurred_at,
+                app_id=self.producer,
+            ),
+            routing_key=row.event_type,
+            mandatory=True,
+            timeout=10,
+        )
+        if self.metrics is not None:
+            self.metrics.event("out", row.event_type, "published")
+
+    async def _maybe_purge(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_purge < 600:
+            return
+        self._last_purge = loop.time()
+        now = datetime.now(UTC)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    f"DELETE FROM {self._qualified}"
+                    f" WHERE published_at IS NOT NULL AND published_at < :cutoff"
+                ),
+                {"cutoff": now - self.outbox_retention},
+            )
+            if self.inbox is not None:
+                await conn.execute(
+                    text(f'DELETE FROM "{self.inbox.schema}".inbox WHERE processed_at < :cutoff'),
+                    {"cutoff": now - self.inbox_retention},
+                )
+
+    async def stop(self) -> None:
+        """Stop relaying and close connections."""
+        self._stopping.set()
+        self._wake.set()
+        await self._close_channel()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def purge_now(self) -> None:
+        """Run the retention purge immediately (tests, CLI)."""
+        self._last_purge = -1e9
+        await self._maybe_purge()

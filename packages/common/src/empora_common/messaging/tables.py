@@ -1,0 +1,86 @@
+"""The outbox and inbox tables every service with events keeps in its own schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    """Events written in the business transaction, waiting for the relay."""
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("id", UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("aggregate_id", sa.Text),
+        sa.Column("correlation_id", sa.Text),
+        sa.Column("data", JSONB, nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Index("ix_outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
+        sa.Index("ix_outbox_published_at", "published_at"),
+    )
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    """Event ids each consumer has applied, recorded with the effect."""
+    return sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Index("ix_inbox_processed_at", "processed_at"),
+    )
+
+
+def create_messaging_tables(op: Any, schema: str) -> None:
+    """Create outbox and inbox in a migration (``op`` is alembic.op)."""
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("id", UUID(as_uuid=True), nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("aggregate_id", sa.Text),
+        sa.Column("correlation_id", sa.Text),
+        sa.Column("data", JSONB, nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.PrimaryKeyConstraint("seq", name="pk_outbox"),
+        sa.UniqueConstraint("id", name="uq_outbox_id"),
+        schema=schema,
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["seq"], schema=schema,
+                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"], schema=schema)
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text, nullable=False),
+        sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+        schema=schema,
+    )
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema)
+
+
+def drop_messaging_tables(op: Any, schema: str) -> None:
+    """Undo ``create_messaging_tables``."""
+    op.drop_table("inbox", schema=schema)
+    op.drop_table("outbox", schema=schema)

@@ -1,0 +1,81 @@
+"""RabbitMQ topology: the events exchange, its alternate exchange, consumer queues and DLQs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+from empora_common.constants import EVENTS_EXCHANGE, UNROUTED_EXCHANGE, UNROUTED_QUEUE
+
+
+@dataclass(frozen=True)
+class Names:
+    """Exchange and queue names, with the per-run prefix tests use to stay apart."""
+
+    prefix: str = ""
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}{EVENTS_EXCHANGE}"
+
+    @property
+    def unrouted_exchange(self) -> str:
+        return f"{self.prefix}{UNROUTED_EXCHANGE}"
+
+    @property
+    def unrouted_queue(self) -> str:
+        return f"{self.prefix}{UNROUTED_QUEUE}"
+
+    def queue(self, name: str) -> str:
+        """A consumer queue, ``<service>.<purpose>``."""
+        return f"{self.prefix}{name}"
+
+    def dlq(self, name: str) -> str:
+        """The dead-letter queue of a consumer queue."""
+        return f"{self.prefix}{name}.dlq"
+
+
+async def declare_events_exchange(channel: AbstractChannel, names: Names) -> AbstractExchange:
+    """The durable topic exchange, with an alternate exchange keeping unrouted events."""
+    unrouted = await channel.declare_exchange(
+        names.unrouted_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    queue = await channel.declare_queue(names.unrouted_queue, durable=True)
+    await queue.bind(unrouted)
+    return await channel.declare_exchange(
+        names.events,
+        aio_pika.ExchangeType.TOPIC,
+        durable=True,
+        arguments={"alternate-exchange": names.unrouted_exchange},
+    )
+
+
+async def declare_consumer_queue(
+    channel: AbstractChannel,
+    names: Names,
+    name: str,
+    routing_keys: list[str],
+    *,
+    delivery_limit: int,
+) -> AbstractQueue:
+    """A durable quorum queue with a delivery limit and its own dead-letter queue."""
+    exchange = await declare_events_exchange(channel, names)
+    dlq_name = names.dlq(name)
+    await channel.declare_queue(
+        dlq_name, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    queue = await channel.declare_queue(
+        names.queue(name),
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dlq_name,
+        },
+    )
+    for key in routing_keys:
+        await queue.bind(exchange, routing_key=key)
+    return queue

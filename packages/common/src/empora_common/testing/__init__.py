@@ -1,0 +1,1 @@
+"""Test helpers: real infrastructure, a migrated database per session, real HTTP servers."""
