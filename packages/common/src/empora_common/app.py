@@ -133,11 +133,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             )
             state["relay"] = relay
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-        if settings.run_workers and spec.inbox is not None:
+        if settings.run_workers:
             for sub in spec.subscriptions:
                 consumer = EventConsumer(
                     subscription=sub,
-                    sessionmaker=state["sessionmaker"],
+                    sessionmaker=state.get("sessionmaker"),
                     inbox=spec.inbox,
                     amqp_url=settings.amqp_url,
                     names=names,

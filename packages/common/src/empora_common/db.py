@@ -45,7 +45,9 @@ def plain_database_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def create_engine(url: str, *, pool_size: int = 10, application_name: str = "empora") -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, application_name: str = "empora"
+) -> AsyncEngine:
     """An asyncpg engine; the service's schema is addressed through its MetaData."""
     return create_async_engine(
         async_database_url(url),

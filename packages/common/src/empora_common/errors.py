@@ -76,9 +76,7 @@ def problem_response(
 ) -> ProblemResponse:
     """A problem+json response."""
     return ProblemResponse(
-        problem_body(
-            status, slug=slug, title=title, detail=detail, instance=instance, extra=extra
-        ),
+        problem_body(status, slug=slug, title=title, detail=detail, instance=instance, extra=extra),
         status_code=status,
         headers=headers,
     )
@@ -229,9 +227,7 @@ async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
 
 async def _handle_unexpected(request: Request, exc: Exception) -> ProblemResponse:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
-    return problem_response(
-        500, detail="An unexpected error occurred", instance=request.url.path
-    )
+    return problem_response(500, detail="An unexpected error occurred", instance=request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

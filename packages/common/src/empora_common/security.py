@@ -109,9 +109,7 @@ class TokenVerifier:
                 return
             self._last_fetch = time.monotonic()
             if self._session is None or self._session.closed:
-                self._session = aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=3)
-                )
+                self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3))
             try:
                 async with self._session.get(self.jwks_url) as resp:
                     if resp.status == 200:

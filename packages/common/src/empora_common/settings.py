@@ -47,9 +47,7 @@ class ServiceSettings(BaseSettings):
     product_url: str = Field("http://127.0.0.1:3003", validation_alias="PRODUCT_URL")
     cart_url: str = Field("http://127.0.0.1:3004", validation_alias="CART_URL")
     order_url: str = Field("http://127.0.0.1:3005", validation_alias="ORDER_URL")
-    notification_url: str = Field(
-        "http://127.0.0.1:3006", validation_alias="NOTIFICATION_URL"
-    )
+    notification_url: str = Field("http://127.0.0.1:3006", validation_alias="NOTIFICATION_URL")
 
     jwt_issuer: str = Field("empora-auth", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field("empora", validation_alias="JWT_AUDIENCE")

@@ -1,0 +1,1 @@
+"""Integration-event payloads (the ``data`` of the envelope), versioned and additive."""

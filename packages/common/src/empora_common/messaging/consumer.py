@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 import structlog
@@ -21,7 +22,9 @@ from empora_common.metrics import ServiceMetrics
 
 log = structlog.get_logger("empora.consumer")
 
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# The session is the consumer's transaction (None for a consumer without a database, whose
+# handlers must be idempotent by themselves, e.g. with a marker in Redis).
+Handler = Callable[[Any, Envelope], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ class EventConsumer:
     """
 
     subscription: Subscription
-    sessionmaker: async_sessionmaker[AsyncSession]
-    inbox: Table
+    sessionmaker: async_sessionmaker[AsyncSession] | None
+    inbox: Table | None
     amqp_url: str
     names: Names
     delivery_limit: int = 5
@@ -63,7 +66,9 @@ class EventConsumer:
                 self._connection = await aio_pika.connect_robust(self.amqp_url, timeout=5)
                 break
             except Exception as exc:
-                log.warning("consumer_connect_failed", queue=self.subscription.queue, error=str(exc))
+                log.warning(
+                    "consumer_connect_failed", queue=self.subscription.queue, error=str(exc)
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         channel = await self._connection.channel()
@@ -106,8 +111,12 @@ class EventConsumer:
         try:
             applied = await self.apply(envelope, handler)
         except Exception as exc:
-            log.exception("event_handler_failed", event_type=envelope.type,
-                          event_id=str(envelope.id), error=str(exc))
+            log.exception(
+                "event_handler_failed",
+                event_type=envelope.type,
+                event_id=str(envelope.id),
+                error=str(exc),
+            )
             if self.metrics is not None:
                 self.metrics.event("in", envelope.type, "failed")
             # Back off a little so a failing handler does not spin through its deliveries.
@@ -123,6 +132,9 @@ class EventConsumer:
 
     async def apply(self, envelope: Envelope, handler: Handler) -> bool:
         """Apply an event once: False when this consumer had already applied it."""
+        if self.sessionmaker is None or self.inbox is None:
+            await handler(None, envelope)
+            return True
         async with self.sessionmaker() as session, session.begin():
             inserted = await session.execute(
                 insert(self.inbox)

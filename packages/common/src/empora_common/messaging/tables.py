@@ -20,8 +20,9 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("aggregate_id", sa.Text),
         sa.Column("correlation_id", sa.Text),
         sa.Column("data", JSONB, nullable=False),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text),
@@ -38,8 +39,9 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("consumer", sa.Text, primary_key=True),
         sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
         sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Index("ix_inbox_processed_at", "processed_at"),
     )
 
@@ -55,8 +57,9 @@ def create_messaging_tables(op: Any, schema: str) -> None:
         sa.Column("aggregate_id", sa.Text),
         sa.Column("correlation_id", sa.Text),
         sa.Column("data", JSONB, nullable=False),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text),
@@ -64,16 +67,22 @@ def create_messaging_tables(op: Any, schema: str) -> None:
         sa.UniqueConstraint("id", name="uq_outbox_id"),
         schema=schema,
     )
-    op.create_index("ix_outbox_unpublished", "outbox", ["seq"], schema=schema,
-                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["seq"],
+        schema=schema,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"], schema=schema)
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.Text, nullable=False),
         sa.Column("event_id", UUID(as_uuid=True), nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
         schema=schema,
     )

@@ -63,9 +63,7 @@ async def declare_consumer_queue(
     """A durable quorum queue with a delivery limit and its own dead-letter queue."""
     exchange = await declare_events_exchange(channel, names)
     dlq_name = names.dlq(name)
-    await channel.declare_queue(
-        dlq_name, durable=True, arguments={"x-queue-type": "quorum"}
-    )
+    await channel.declare_queue(dlq_name, durable=True, arguments={"x-queue-type": "quorum"})
     queue = await channel.declare_queue(
         names.queue(name),
         durable=True,
