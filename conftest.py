@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from empora_common.testing.infra import (
     AppServer,
     TestInfra,
+    create_database,
     discover_test_infra,
     drop_database,
     migrated_database,
@@ -35,6 +37,15 @@ def prefix() -> str:
 async def database_url(infra: TestInfra) -> AsyncIterator[str]:
     """A database of this session, built by every service's real migrations."""
     name, url = await migrated_database(infra.admin_database_url)
+    yield url
+    await drop_database(infra.admin_database_url, name)
+
+
+@pytest.fixture(scope="session")
+async def bare_database_url(infra: TestInfra) -> AsyncIterator[str]:
+    """An empty database of this session (for tests of the shared machinery)."""
+    name = f"empora_test_bare_{uuid.uuid4().hex[:8]}"
+    url = await create_database(infra.admin_database_url, name)
     yield url
     await drop_database(infra.admin_database_url, name)
 

@@ -11,7 +11,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 import structlog
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractConnection
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -96,7 +96,7 @@ class OutboxRelay:
         self.metrics = metrics
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._listener: asyncpg.Connection | None = None
         self._last_purge = 0.0
         self.connected = False
@@ -135,7 +135,8 @@ class OutboxRelay:
         if self._connection is None or self._connection.is_closed:
             self._connection = await aio_pika.connect(self.amqp_url, timeout=5)
         if self._channel is None or self._channel.is_closed:
-            self._channel = await self._connection.channel(
+            connection = self._connection
+            self._channel = await connection.channel(
                 publisher_confirms=True, on_return_raises=True
             )
         self.connected = True

@@ -27,6 +27,8 @@ SERVICES_WITH_TABLES: tuple[str, ...] = tuple(s for s in SERVICES if s != "cart"
 class TestInfra:
     """Where the real PostgreSQL, Redis and RabbitMQ of this test run are."""
 
+    __test__ = False  # not a pytest class
+
     admin_database_url: str  # a database we may connect to to CREATE DATABASE
     redis_url: str
     amqp_url: str
