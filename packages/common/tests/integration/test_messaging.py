@@ -385,7 +385,8 @@ class TestRetention:
             )
             await conn.execute(
                 sa.text(
-                    f"INSERT INTO {SCHEMA}.inbox (consumer, event_id, event_type, processed_at) VALUES"
+                    f"INSERT INTO {SCHEMA}.inbox (consumer, event_id, event_type, processed_at)"
+                    f" VALUES"
                     f" ('c', gen_random_uuid(), 't', now() - interval '30 days'),"
                     f" ('c', gen_random_uuid(), 't', now())"
                 )
