@@ -1,0 +1,1 @@
+"""Empora product service: catalog, categories, search, stock and reservations."""

@@ -1,0 +1,1 @@
+"""Categories slice of the product service."""

@@ -1,0 +1,1 @@
+"""Products slice of the product service."""

@@ -1,0 +1,1 @@
+"""Seed slice of the product service."""

@@ -1,0 +1,1 @@
+"""Stock slice of the product service."""
