@@ -1,0 +1,1 @@
+"""Emails: templates, rendering, MIME building and the SMTP transport."""

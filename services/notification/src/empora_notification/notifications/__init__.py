@@ -1,0 +1,1 @@
+"""Notifications: one email per event, its delivery state, and who may see it."""
