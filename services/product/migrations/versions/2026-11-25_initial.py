@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
-
 from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 
 revision: str = "product_0001"
 down_revision: str | None = None
@@ -27,27 +26,41 @@ def upgrade() -> None:
 
     op.create_table(
         "category",
-        sa.Column("id", UUID(as_uuid=True), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column(
+            "id", UUID(as_uuid=True), server_default=sa.text("gen_random_uuid()"), nullable=False
+        ),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("slug", sa.Text, nullable=False),
         sa.Column("parent_id", UUID(as_uuid=True)),
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("depth", sa.Integer, server_default="0", nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_category"),
         sa.UniqueConstraint("slug", name="uq_category_slug"),
-        sa.ForeignKeyConstraint(["parent_id"], [f"{SCHEMA}.category.id"], name="fk_category_parent_id_category"),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], [f"{SCHEMA}.category.id"], name="fk_category_parent_id_category"
+        ),
         schema=SCHEMA,
     )
     op.create_index("ix_category_parent_id", "category", ["parent_id"], schema=SCHEMA)
     op.create_index(
-        "ix_category_path", "category", ["path"], schema=SCHEMA, postgresql_ops={"path": "text_pattern_ops"}
+        "ix_category_path",
+        "category",
+        ["path"],
+        schema=SCHEMA,
+        postgresql_ops={"path": "text_pattern_ops"},
     )
 
     op.create_table(
         "product",
-        sa.Column("id", UUID(as_uuid=True), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column(
+            "id", UUID(as_uuid=True), server_default=sa.text("gen_random_uuid()"), nullable=False
+        ),
         sa.Column("sku", sa.Text, nullable=False),
         sa.Column("slug", sa.Text, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
@@ -58,8 +71,12 @@ def upgrade() -> None:
         sa.Column("images", JSONB, server_default=sa.text("'[]'::jsonb"), nullable=False),
         sa.Column("attributes", JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False),
         sa.Column("is_active", sa.Boolean, server_default=sa.true(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column(
             "search_vector",
             TSVECTOR,
@@ -72,7 +89,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_product"),
         sa.UniqueConstraint("sku", name="uq_product_sku"),
         sa.UniqueConstraint("slug", name="uq_product_slug"),
-        sa.ForeignKeyConstraint(["category_id"], [f"{SCHEMA}.category.id"], name="fk_product_category_id_category"),
+        sa.ForeignKeyConstraint(
+            ["category_id"], [f"{SCHEMA}.category.id"], name="fk_product_category_id_category"
+        ),
         sa.CheckConstraint("price_amount >= 0", name="ck_product_price_not_negative"),
         schema=SCHEMA,
     )
@@ -93,7 +112,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_product_category_id", "product", ["category_id"], schema=SCHEMA)
     op.create_index(
-        "ix_product_search_vector", "product", ["search_vector"], schema=SCHEMA, postgresql_using="gin"
+        "ix_product_search_vector",
+        "product",
+        ["search_vector"],
+        schema=SCHEMA,
+        postgresql_using="gin",
     )
     op.create_index(
         "ix_product_name_trgm",
@@ -109,16 +132,23 @@ def upgrade() -> None:
         sa.Column("product_id", UUID(as_uuid=True), nullable=False),
         sa.Column("on_hand", sa.Integer, server_default="0", nullable=False),
         sa.Column("reserved", sa.Integer, server_default="0", nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("product_id", name="pk_stock"),
         sa.ForeignKeyConstraint(
-            ["product_id"], [f"{SCHEMA}.product.id"], name="fk_stock_product_id_product", ondelete="CASCADE"
+            ["product_id"],
+            [f"{SCHEMA}.product.id"],
+            name="fk_stock_product_id_product",
+            ondelete="CASCADE",
         ),
         sa.CheckConstraint("reserved >= 0", name="ck_stock_reserved_not_negative"),
         sa.CheckConstraint("on_hand >= reserved", name="ck_stock_on_hand_covers_reserved"),
         schema=SCHEMA,
     )
-    op.execute(f'CREATE INDEX ix_stock_in_stock ON "{SCHEMA}".stock (product_id) WHERE on_hand > reserved')
+    op.execute(
+        f'CREATE INDEX ix_stock_in_stock ON "{SCHEMA}".stock (product_id) WHERE on_hand > reserved'
+    )
 
     op.create_table(
         "stock_movement",
@@ -131,14 +161,21 @@ def upgrade() -> None:
         sa.Column("on_hand_after", sa.Integer, nullable=False),
         sa.Column("reserved_after", sa.Integer, nullable=False),
         sa.Column("actor_id", UUID(as_uuid=True)),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_stock_movement"),
         sa.ForeignKeyConstraint(
-            ["product_id"], [f"{SCHEMA}.product.id"], name="fk_stock_movement_product_id_product", ondelete="CASCADE"
+            ["product_id"],
+            [f"{SCHEMA}.product.id"],
+            name="fk_stock_movement_product_id_product",
+            ondelete="CASCADE",
         ),
         schema=SCHEMA,
     )
-    op.create_index("ix_stock_movement_product_id_id", "stock_movement", ["product_id", "id"], schema=SCHEMA)
+    op.create_index(
+        "ix_stock_movement_product_id_id", "stock_movement", ["product_id", "id"], schema=SCHEMA
+    )
 
     op.create_table(
         "reservation",
@@ -146,8 +183,12 @@ def upgrade() -> None:
         sa.Column("order_id", UUID(as_uuid=True)),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("committed_at", sa.DateTime(timezone=True)),
         sa.Column("released_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("id", name="pk_reservation"),
@@ -185,7 +226,9 @@ def upgrade() -> None:
     op.create_table(
         "stock_return",
         sa.Column("order_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("order_id", name="pk_stock_return"),
         schema=SCHEMA,
     )

@@ -1,0 +1,97 @@
+"""The product service application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+from empora_common.app import ServiceSpec, create_service_app
+from empora_common.db import plain_database_url
+from fastapi import FastAPI
+
+from empora_product import consumers, models
+from empora_product.cache import CatalogCache
+from empora_product.categories.router import router as categories_router
+from empora_product.products import repository as product_repo
+from empora_product.products.internal import router as lookup_router
+from empora_product.products.router import router as products_router
+from empora_product.settings import ProductSettings
+from empora_product.stock.internal import router as reservations_router
+from empora_product.stock.router import router as stock_router
+from empora_product.stock.sweeper import reservation_sweeper
+
+DESCRIPTION = (
+    "Catalog (products, category tree, ranked typo-tolerant search), stock with its movement "
+    "history, and the reservations the order service checks out with."
+)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
+    )
+
+
+def create_app(settings: ProductSettings | None = None) -> FastAPI:
+    """The product service (settings from the environment unless given)."""
+    settings = settings or ProductSettings()
+
+    async def on_startup(state: dict[str, Any]) -> None:
+        # Public reads go straight to asyncpg: no ORM or transaction on the hot path.
+        # min_size=0: nothing connects until the first request (a database outage at boot
+        # leaves the service up and not ready, instead of crashing it).
+        state["read_pool"] = await asyncpg.create_pool(
+            plain_database_url(settings.database_url),
+            min_size=0,
+            max_size=settings.db_pool_size,
+            init=_init_connection,
+            server_settings={
+                "application_name": "empora-product-read",
+                "pg_trgm.word_similarity_threshold": str(settings.search_similarity_threshold),
+            },
+        )
+        state["catalog_cache"] = CatalogCache(
+            state.get("redis"),
+            settings.redis_prefix,
+            ttl_seconds=settings.cache_ttl_seconds,
+            enabled=settings.cache_enabled,
+        )
+
+    async def on_shutdown(state: dict[str, Any]) -> None:
+        await state["read_pool"].close()
+
+    async def ready_check(state: Any) -> str | None:
+        if not await product_repo.catalog_has_products(state.read_pool):
+            return "the catalog is empty (run `empora seed`)"
+        return None
+
+    spec = ServiceSpec(
+        settings=settings,
+        title="Empora product service",
+        description=DESCRIPTION,
+        routers=[
+            products_router,
+            stock_router,
+            categories_router,
+            lookup_router,
+            reservations_router,
+        ],
+        outbox=models.outbox,
+        inbox=models.inbox,
+        subscriptions=[consumers.subscription],
+        background=[reservation_sweeper],
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        ready_check=ready_check,
+        openapi_tags=[
+            {"name": "products", "description": "Catalog listing, search and administration"},
+            {"name": "stock", "description": "Stock levels and movement history (admin)"},
+            {"name": "categories", "description": "The category tree"},
+            {"name": "internal", "description": "Service-to-service routes (never proxied)"},
+        ],
+    )
+    return create_service_app(spec)

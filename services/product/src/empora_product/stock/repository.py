@@ -1,0 +1,309 @@
+"""All SQL of the stock slice. Every stock change is one conditional UPDATE on one row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from empora_product.models import (
+    product,
+    reservation,
+    reservation_line,
+    stock,
+    stock_movement,
+    stock_return,
+)
+
+Levels = tuple[int, int]  # (on_hand, reserved)
+
+
+async def _levels(session: AsyncSession, statement: Any) -> Levels | None:
+    row = (await session.execute(statement)).first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+def _update(product_id: uuid.UUID) -> Any:
+    return stock.update().where(stock.c.product_id == product_id)
+
+
+_RET = (stock.c.on_hand, stock.c.reserved)
+
+
+async def ensure_row(session: AsyncSession, product_id: uuid.UUID, on_hand: int = 0) -> None:
+    """Create the stock row of a product if it has none."""
+    await session.execute(
+        insert(stock)
+        .values(product_id=product_id, on_hand=on_hand, reserved=0)
+        .on_conflict_do_nothing(index_elements=[stock.c.product_id])
+    )
+
+
+async def levels(
+    session: AsyncSession, product_id: uuid.UUID, *, for_update: bool = False
+) -> Levels | None:
+    """``(on_hand, reserved)``; locked for this transaction when asked."""
+    statement = sa.select(*_RET).where(stock.c.product_id == product_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return await _levels(session, statement)
+
+
+async def set_on_hand(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
+    """``on_hand = quantity`` unless that is below ``reserved``."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.reserved <= quantity)
+        .values(on_hand=quantity, updated_at=sa.func.now())
+        .returning(*_RET),
+    )
+
+
+async def change_on_hand(session: AsyncSession, product_id: uuid.UUID, delta: int) -> Levels | None:
+    """``on_hand += delta`` unless the result would fall below ``reserved``."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.on_hand + delta >= stock.c.reserved)
+        .values(on_hand=stock.c.on_hand + delta, updated_at=sa.func.now())
+        .returning(*_RET),
+    )
+
+
+async def reserve(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
+    """``reserved += quantity`` only while that much is available (no oversell)."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.on_hand - stock.c.reserved >= quantity)
+        .values(reserved=stock.c.reserved + quantity, updated_at=sa.func.now())
+        .returning(*_RET),
+    )
+
+
+async def unreserve(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
+    """``reserved -= quantity`` (a release)."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.reserved >= quantity)
+        .values(reserved=stock.c.reserved - quantity, updated_at=sa.func.now())
+        .returning(*_RET),
+    )
+
+
+async def consume_reserved(
+    session: AsyncSession, product_id: uuid.UUID, quantity: int
+) -> Levels | None:
+    """A commit of reserved stock: it leaves ``on_hand`` and ``reserved``."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.reserved >= quantity)
+        .values(
+            on_hand=stock.c.on_hand - quantity,
+            reserved=stock.c.reserved - quantity,
+            updated_at=sa.func.now(),
+        )
+        .returning(*_RET),
+    )
+
+
+async def consume_available(
+    session: AsyncSession, product_id: uuid.UUID, quantity: int
+) -> Levels | None:
+    """A commit without a live reservation: takes from what is available, if enough."""
+    return await _levels(
+        session,
+        _update(product_id)
+        .where(stock.c.on_hand - stock.c.reserved >= quantity)
+        .values(on_hand=stock.c.on_hand - quantity, updated_at=sa.func.now())
+        .returning(*_RET),
+    )
+
+
+async def available_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """``{product id: available}`` (unlocked; for error reports)."""
+    rows = await session.execute(
+        sa.select(stock.c.product_id, stock.c.on_hand - stock.c.reserved).where(
+            stock.c.product_id.in_(ids)
+        )
+    )
+    return {r[0]: max(int(r[1]), 0) for r in rows}
+
+
+async def insert_movement(
+    session: AsyncSession,
+    *,
+    product_id: uuid.UUID,
+    kind: str,
+    delta: int,
+    reason: str,
+    reference: str | None,
+    levels: Levels,
+    actor_id: uuid.UUID | None = None,
+) -> None:
+    """Record one change of ``on_hand`` in the movement history."""
+    await session.execute(
+        stock_movement.insert().values(
+            product_id=product_id,
+            kind=kind,
+            delta=delta,
+            reason=reason,
+            reference=reference,
+            on_hand_after=levels[0],
+            reserved_after=levels[1],
+            actor_id=actor_id,
+        )
+    )
+
+
+async def movements(
+    session: AsyncSession, product_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[RowMapping], int]:
+    """A page of a product's movements, newest first, and their total."""
+    where = stock_movement.c.product_id == product_id
+    total = await session.scalar(sa.select(sa.func.count()).where(where))
+    rows = await session.execute(
+        sa.select(stock_movement)
+        .where(where)
+        .order_by(stock_movement.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.mappings()), int(total or 0)
+
+
+async def products_for_lines(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, RowMapping]:
+    """Name, SKU, price and status of the products of some lines."""
+    rows = await session.execute(
+        sa.select(
+            product.c.id,
+            product.c.sku,
+            product.c.name,
+            product.c.price_amount,
+            product.c.currency,
+            product.c.is_active,
+        ).where(product.c.id.in_(ids))
+    )
+    return {r["id"]: r for r in rows.mappings()}
+
+
+# --- reservations -----------------------------------------------------------------------
+
+
+async def insert_reservation(
+    session: AsyncSession, reservation_id: uuid.UUID, order_id: uuid.UUID | None, ttl: int
+) -> bool:
+    """Create an active reservation; False when that id already exists."""
+    result = await session.execute(
+        insert(reservation)
+        .values(
+            id=reservation_id,
+            order_id=order_id,
+            status="active",
+            expires_at=sa.func.now() + sa.literal(timedelta(seconds=ttl), sa.Interval()),
+        )
+        .on_conflict_do_nothing(index_elements=[reservation.c.id])
+        .returning(reservation.c.id)
+    )
+    return result.first() is not None
+
+
+async def insert_lines(
+    session: AsyncSession, reservation_id: uuid.UUID, lines: Iterable[dict[str, Any]]
+) -> None:
+    """Store the reserved lines with their price snapshot."""
+    rows = [{"reservation_id": reservation_id, **line} for line in lines]
+    if rows:
+        await session.execute(reservation_line.insert(), rows)
+
+
+async def get_reservation(
+    session: AsyncSession, reservation_id: uuid.UUID, *, for_update: bool = False
+) -> RowMapping | None:
+    """A reservation row (locked when asked)."""
+    statement = sa.select(reservation).where(reservation.c.id == reservation_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).mappings().first()
+
+
+async def reservation_lines(session: AsyncSession, reservation_id: uuid.UUID) -> list[RowMapping]:
+    """A reservation's lines in product-id order (the lock order)."""
+    rows = await session.execute(
+        sa.select(reservation_line)
+        .where(reservation_line.c.reservation_id == reservation_id)
+        .order_by(reservation_line.c.product_id)
+    )
+    return list(rows.mappings())
+
+
+async def set_status(session: AsyncSession, reservation_id: uuid.UUID, status: str) -> RowMapping:
+    """Move a reservation to ``committed``, ``released`` or ``expired``."""
+    stamps: dict[str, Any] = {}
+    if status == "committed":
+        stamps["committed_at"] = sa.func.now()
+    elif status in ("released", "expired"):
+        stamps["released_at"] = sa.func.now()
+    result = await session.execute(
+        reservation.update()
+        .where(reservation.c.id == reservation_id)
+        .values(status=status, updated_at=sa.func.now(), **stamps)
+        .returning(*reservation.c)
+    )
+    return result.mappings().one()
+
+
+async def claim_expired(session: AsyncSession, batch: int) -> list[uuid.UUID]:
+    """Lock a batch of expired active reservations, skipping ones another worker holds."""
+    rows = await session.execute(
+        sa.select(reservation.c.id)
+        .where(reservation.c.status == "active", reservation.c.expires_at < sa.func.now())
+        .order_by(reservation.c.expires_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.scalars())
+
+
+async def summed_lines(
+    session: AsyncSession, reservation_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, int]]:
+    """``[(product id, total quantity)]`` of several reservations, in product-id order."""
+    rows = await session.execute(
+        sa.select(reservation_line.c.product_id, sa.func.sum(reservation_line.c.quantity))
+        .where(reservation_line.c.reservation_id.in_(reservation_ids))
+        .group_by(reservation_line.c.product_id)
+        .order_by(reservation_line.c.product_id)
+    )
+    return [(r[0], int(r[1])) for r in rows]
+
+
+async def mark_expired(session: AsyncSession, reservation_ids: Sequence[uuid.UUID]) -> None:
+    """Set claimed reservations to ``expired``."""
+    await session.execute(
+        reservation.update()
+        .where(reservation.c.id.in_(reservation_ids))
+        .values(status="expired", released_at=sa.func.now(), updated_at=sa.func.now())
+    )
+
+
+async def insert_return(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """Remember that an order's stock came back; False when it already had."""
+    result = await session.execute(
+        insert(stock_return)
+        .values(order_id=order_id)
+        .on_conflict_do_nothing(index_elements=[stock_return.c.order_id])
+        .returning(stock_return.c.order_id)
+    )
+    return result.first() is not None

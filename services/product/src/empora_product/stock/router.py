@@ -1,0 +1,58 @@
+"""``/api/products/{id}/stock``: admin stock levels, adjustments and movement history."""
+
+from __future__ import annotations
+
+from empora_common.pagination import Page, Pagination
+from empora_common.security import AdminUser
+from fastapi import APIRouter
+
+from empora_product.dependencies import CatalogSession
+from empora_product.documents import rfc3339
+from empora_product.products.dependencies import AdminProduct
+from empora_product.stock import repository as repo
+from empora_product.stock import service
+from empora_product.stock.schemas import (
+    StockAdjustment,
+    StockLevels,
+    StockMovementOut,
+    StockSet,
+)
+
+router = APIRouter(prefix="/api/products/{product_id}/stock", tags=["stock"])
+
+
+@router.get("", response_model=StockLevels, summary="Stock levels of a product")
+async def get_stock(product: AdminProduct, session: CatalogSession) -> StockLevels:
+    """Admin: ``on_hand``, ``reserved`` and ``available``."""
+    return await service.get_levels(session, product)
+
+
+@router.put("", response_model=StockLevels, summary="Set the quantity on hand")
+async def set_stock(
+    product: AdminProduct, body: StockSet, admin: AdminUser, session: CatalogSession
+) -> StockLevels:
+    """Admin: set ``on_hand``; below ``reserved`` → 409."""
+    return await service.set_quantity(session, product, body.quantity, admin.user_id)
+
+
+@router.post("/adjustments", response_model=StockLevels, summary="Adjust the quantity on hand")
+async def adjust_stock(
+    product: AdminProduct, body: StockAdjustment, admin: AdminUser, session: CatalogSession
+) -> StockLevels:
+    """Admin: a relative change with its reason, recorded in the movement history."""
+    return await service.adjust(
+        session, product, body.delta, body.reason, body.reference, admin.user_id
+    )
+
+
+@router.get("/movements", response_model=Page[StockMovementOut], summary="Stock movement history")
+async def list_movements(
+    product: AdminProduct, page: Pagination, session: CatalogSession
+) -> Page[StockMovementOut]:
+    """Admin: every change of ``on_hand``, newest first, with its reason and reference."""
+    rows, total = await repo.movements(session, product, page.limit, page.offset)
+    items = [
+        StockMovementOut.model_validate({**row, "created_at": rfc3339(row["created_at"])})
+        for row in rows
+    ]
+    return Page[StockMovementOut].build(items, page, total)

@@ -1,0 +1,106 @@
+"""A JSON client of the product service for its tests (imported by the tests' conftest)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from empora_common.testing.tokens import TestSigner
+
+INTERNAL_HEADERS = {"X-Internal-Token": "test-internal-token"}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: Any
+
+
+class Api:
+    """A small JSON client for the service under test."""
+
+    def __init__(self, session: aiohttp.ClientSession, signer: TestSigner) -> None:
+        self.session = session
+        self.signer = signer
+        self.admin = signer.headers(roles=["admin"])
+        self.customer = signer.headers(roles=["customer"])
+        self.internal = dict(INTERNAL_HEADERS)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        data: Any = None,
+    ) -> Reply:
+        async with self.session.request(
+            method, path, json=json, headers=headers, params=params, data=data
+        ) as resp:
+            raw = await resp.read()
+            body: Any = None
+            if raw:
+                try:
+                    body = await resp.json(content_type=None)
+                except ValueError:
+                    body = raw.decode()
+            return Reply(resp.status, body, resp.headers)
+
+    async def get(self, path: str, **kw: Any) -> Reply:
+        return await self.call("GET", path, **kw)
+
+    async def post(self, path: str, **kw: Any) -> Reply:
+        return await self.call("POST", path, **kw)
+
+    async def patch(self, path: str, **kw: Any) -> Reply:
+        return await self.call("PATCH", path, **kw)
+
+    async def put(self, path: str, **kw: Any) -> Reply:
+        return await self.call("PUT", path, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> Reply:
+        return await self.call("DELETE", path, **kw)
+
+    # --- builders -----------------------------------------------------------------------
+
+    async def create_category(self, name: str, parent_id: str | None = None, **extra: Any) -> Any:
+        reply = await self.post(
+            "/api/categories",
+            json={"name": name, "parent_id": parent_id, **extra},
+            headers=self.admin,
+        )
+        assert reply.status == 201, reply.body
+        return reply.body
+
+    async def create_product(
+        self, sku: str, name: str | None = None, *, price: int = 1000, stock: int = 0, **extra: Any
+    ) -> Any:
+        body = {"sku": sku, "name": name or f"Product {sku}", "price": price, **extra}
+        if stock:
+            body["stock"] = stock
+        reply = await self.post("/api/products", json=body, headers=self.admin)
+        assert reply.status == 201, reply.body
+        return reply.body
+
+    async def reserve(
+        self, lines: list[tuple[str, int]], *, reservation_id: str | None = None, **extra: Any
+    ) -> Reply:
+        return await self.post(
+            "/internal/reservations",
+            json={
+                "reservation_id": reservation_id or str(uuid.uuid4()),
+                "lines": [{"product_id": p, "quantity": q} for p, q in lines],
+                **extra,
+            },
+            headers=self.internal,
+        )
+
+    async def stock(self, product_id: str) -> Any:
+        reply = await self.get(f"/api/products/{product_id}/stock", headers=self.admin)
+        assert reply.status == 200, reply.body
+        return reply.body
