@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import cached_property
+from functools import lru_cache
 
 from empora_common.settings import ServiceSettings
 from pydantic import Field, field_validator
@@ -42,12 +42,13 @@ class CartSettings(ServiceSettings):
         parse_networks(value)  # refuse a typo at start-up rather than trust nobody silently
         return value
 
-    @cached_property
+    @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         """TRUSTED_PROXIES parsed."""
         return parse_networks(self.trusted_proxies)
 
 
+@lru_cache(maxsize=16)
 def parse_networks(value: str) -> tuple[IPNetwork, ...]:
     """Comma-separated addresses or CIDR networks; ValueError on anything else."""
     return tuple(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from empora_common.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from empora_common.errors import (
+    Conflict,
+    NotFound,
+    RateLimited,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
 
 
 class ProductNotFound(NotFound):
@@ -72,3 +78,8 @@ class MergeContended(Conflict):
 
     def __init__(self) -> None:
         super().__init__("The guest cart kept changing during the merge; try again")
+
+
+class CartStoreUnavailable(UpstreamUnavailable):
+    def __init__(self) -> None:
+        super().__init__("Carts are unavailable right now; try again shortly")

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from empora_cart.carts import scripts
+from empora_cart.carts.errors import CartStoreUnavailable
 from empora_cart.carts.keys import CartRef, Keys
+
+log = structlog.get_logger("empora.cart.store")
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Redis is the cart's primary store: without it a request is a 503, never a 500."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        log.warning("cart_store_unavailable", error=type(exc).__name__)
+        raise CartStoreUnavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -126,13 +144,20 @@ class CartStore:
         self._merge = redis.register_script(scripts.MERGE)
         self._read_for_order = redis.register_script(scripts.READ_FOR_ORDER)
 
+    async def _run(self, script: AsyncScript, *, keys: list[str], args: Sequence[str | int]) -> Any:
+        with _store_errors():
+            return await script(keys=keys, args=list(args))
+
     async def read(self, ref: CartRef) -> CartState | None:
         """The cart, or None when there is none."""
-        return parse_cart(await self.redis.hgetall(ref.key))
+        with _store_errors():
+            raw = await self.redis.hgetall(ref.key)
+        return parse_cart(raw)
 
     async def version_floor(self, ref: CartRef) -> int:
         """The version an absent cart reads as (0 unless an order saw an earlier cart)."""
-        raw = await self.redis.get(ref.floor_key)
+        with _store_errors():
+            raw = await self.redis.get(ref.floor_key)
         return int(raw) if raw else 0
 
     async def write_line(
@@ -149,7 +174,8 @@ class CartStore:
     ) -> WriteResult:
         """Add to a line (``add``) or set it (0 removes it), with every limit checked inside."""
         quota_key = quota.key if quota is not None else ref.key + ":no-quota"
-        reply = await self._write_line(
+        reply = await self._run(
+            self._write_line,
             keys=[ref.key, ref.floor_key, quota_key],
             args=[
                 str(product_id),
@@ -169,7 +195,7 @@ class CartStore:
 
     async def clear(self, ref: CartRef) -> WriteResult:
         """Remove every line (the cart and its version stay)."""
-        reply = await self._clear(keys=[ref.key], args=[_now(), ref.ttl_seconds])
+        reply = await self._run(self._clear, keys=[ref.key], args=[_now(), ref.ttl_seconds])
         return _result(reply)
 
     async def subtract(
@@ -184,7 +210,8 @@ class CartStore:
         args: list[str | int] = [marker_ttl_seconds, _now(), ref.ttl_seconds]
         for product_id, quantity in lines:
             args += [str(product_id), quantity]
-        reply = await self._subtract(keys=[ref.key, self.keys.order_marker(order_id)], args=args)
+        keys = [ref.key, self.keys.order_marker(order_id)]
+        reply = await self._run(self._subtract, keys=keys, args=args)
         return _result(reply)
 
     async def merge(
@@ -206,10 +233,11 @@ class CartStore:
         ]
         for product_id, units in available.items():
             args += [str(product_id), max(0, units)]
-        reply = await self._merge(keys=[user.key, guest.key, user.floor_key], args=args)
+        keys = [user.key, guest.key, user.floor_key]
+        reply = await self._run(self._merge, keys=keys, args=args)
         return _result(reply)
 
     async def read_for_order(self, ref: CartRef) -> tuple[int, CartState | None]:
         """The cart and its version for the order service (recording the version as seen)."""
-        version, raw = await self._read_for_order(keys=[ref.key, ref.floor_key])
+        version, raw = await self._run(self._read_for_order, keys=[ref.key, ref.floor_key], args=[])
         return int(version), parse_cart(raw)
