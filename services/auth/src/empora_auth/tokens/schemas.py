@@ -1,0 +1,32 @@
+"""Token requests and responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from empora_auth.users.schemas import MAX_PASSWORD_INPUT
+
+OpaqueToken = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Not validated as an address: a malformed one simply fails like a wrong one (401).
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: OpaqueToken
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int

@@ -1,0 +1,91 @@
+"""Users in and out of the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from empora_common.constants import Role
+from empora_common.identifiers import normalize_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+)
+
+# Long enough for any password we accept, short enough that nobody can make us hash megabytes.
+MAX_PASSWORD_INPUT = 1024
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email)]
+Name = Annotated[
+    str | None,
+    BeforeValidator(_strip),
+    Field(max_length=100),
+    AfterValidator(_blank_to_none),
+]
+PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
+
+
+class _Input(BaseModel):
+    # Unknown fields are refused (422), so nobody can slip in roles or flags.
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterIn(_Input):
+    email: Email
+    password: PasswordInput
+    first_name: Name = None
+    last_name: Name = None
+
+
+class ProfilePatch(_Input):
+    first_name: Name = None
+    last_name: Name = None
+
+
+class ChangePasswordIn(_Input):
+    current_password: PasswordInput
+    new_password: PasswordInput
+
+
+def _unique_roles(roles: list[Role] | None) -> list[Role] | None:
+    if roles is None:
+        return None
+    return list(dict.fromkeys(roles))
+
+
+class AdminUserPatch(_Input):
+    roles: Annotated[
+        list[Role] | None, Field(min_length=1, max_length=8), AfterValidator(_unique_roles)
+    ] = None
+    is_active: StrictBool | None = None
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    first_name: str | None
+    last_name: str | None
+    roles: list[str]
+    email_verified: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
