@@ -6,9 +6,9 @@ from typing import Any
 
 import aiohttp
 import orjson
-from prometheus_client.parser import text_string_to_metric_families
 from empora_common.testing.infra import AppServer
 from empora_notification.sink import MailSink, StoredMessage
+from prometheus_client.parser import text_string_to_metric_families
 
 PUBLIC_BASE_URL = "https://shop.example.test"
 
@@ -102,7 +102,7 @@ class TestVerificationEmails:
         assert url.startswith(f"{PUBLIC_BASE_URL}/reset-password?token=")
         assert url in lines_of(message)
         assert message.html is not None and f'href="{url}"' in message.html
-        assert "Reset your Empora password" == message.subject
+        assert message.subject == "Reset your Empora password"
 
 
 class TestOrderEmails:
