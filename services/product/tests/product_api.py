@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 from empora_common.testing.tokens import TestSigner
 
+PROBLEM = "application/problem+json"
 INTERNAL_HEADERS = {"X-Internal-Token": "test-internal-token"}
 
 
@@ -104,3 +105,14 @@ class Api:
         reply = await self.get(f"/api/products/{product_id}/stock", headers=self.admin)
         assert reply.status == 200, reply.body
         return reply.body
+
+
+def assert_problem(reply: Reply, status: int, slug: str | None = None) -> None:
+    """The reply is the contract's problem+json with this status (and type)."""
+    assert reply.status == status, reply.body
+    assert reply.headers["Content-Type"].startswith(PROBLEM)
+    for key in ("type", "title", "status", "detail", "instance", "request_id"):
+        assert key in reply.body
+    assert reply.body["status"] == status
+    if slug is not None:
+        assert reply.body["type"] == f"https://empora.dev/problems/{slug}"
