@@ -171,6 +171,9 @@ def create_admin(
     except hooks.HookUnavailable as exc:
         fail(str(exc))
         raise typer.Exit(1) from exc
+    except ValueError as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from exc
     say(f"admin {email} is in place")
 
 
@@ -180,11 +183,11 @@ def rotate_keys() -> None:
     config = _config()
     _prepare_env(config)
     try:
-        hooks.rotate_keys()
-    except hooks.HookUnavailable as exc:
+        result = hooks.rotate_keys()
+    except Exception as exc:  # the hook's own errors say why (e.g. keys from configuration)
         fail(str(exc))
         raise typer.Exit(1) from exc
-    say("signing keys rotated")
+    say("signing keys rotated" + (f": {result}" if result is not None else ""))
 
 
 def _amqp(config: PlatformConfig) -> tuple[str, str]:

@@ -204,6 +204,8 @@ class Platform:
             say(f"admin account {email} is in place")
         except hooks.HookUnavailable as exc:
             warn(f"cannot ensure the admin account yet: {exc}")
+        except ValueError as exc:
+            raise PlatformError(f"EMPORA_ADMIN_EMAIL/EMPORA_ADMIN_PASSWORD: {exc}") from exc
         if self.seed:
             self.seed_if_empty()
 
@@ -464,16 +466,20 @@ def run_detached(config: PlatformConfig, *, private_infra: bool, seed: bool) -> 
 
 
 class SeedProgress:
-    """Progress callback for the catalog seed: prints what it is told, now and then."""
+    """Progress callback of the catalog seed, ``progress(done, total)``: a line a second."""
 
     def __init__(self) -> None:
         self._last = 0.0
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         now = time.monotonic()
-        if now - self._last < 1.0:
+        finished = len(args) == 2 and args[0] == args[1]
+        if now - self._last < 1.0 and not finished:
             return
         self._last = now
+        if len(args) == 2 and all(isinstance(a, int) for a in args):
+            say(f"  seed: {args[0]}/{args[1]} products")
+            return
         parts = [str(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()]
         if parts:
             say("  seed: " + " ".join(parts))
