@@ -36,6 +36,7 @@ _FUZZY_STOPWORDS = frozenset(
     {"with", "from", "that", "this", "your", "have", "into", "over", "under", "for", "and"}
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_NEGATED = re.compile(r"(?:^|\s)-([A-Za-z0-9]+)")
 _LAST_WORD = re.compile(r"([A-Za-z0-9]+)\s*$")
 
 
@@ -92,10 +93,18 @@ def split_last_word(q: str) -> tuple[str, str | None]:
     return head.strip(), word
 
 
+def negated_words(q: str) -> list[str]:
+    """Words excluded with ``-word`` (websearch syntax)."""
+    return [word.lower() for word in _NEGATED.findall(q)]
+
+
 def trigram_words(q: str) -> list[str]:
     """The words that get a typo-tolerant (trigram) match against product names."""
+    excluded = set(negated_words(q))
     words: list[str] = []
     for word in _WORD.findall(q.lower()):
+        if word in excluded:
+            continue
         if len(word) >= MIN_TRIGRAM_WORD and word not in _FUZZY_STOPWORDS and word not in words:
             words.append(word)
         if len(words) == MAX_TRIGRAM_WORDS:
@@ -148,9 +157,17 @@ def _filter(query: ListQuery) -> _Filter:
                 f" && to_tsquery('english', {arg(last + ':*', '::text')})))"
             )
         search_from = f" CROSS JOIN (SELECT {tsq} AS tsq) sq"
-        matches = ["p.search_vector @@ sq.tsq"]
-        matches += [f"{arg(word, '::text')} <% p.name" for word in trigram_words(query.q)]
-        where.append("(" + " OR ".join(matches) + ")")
+        fuzzy = " OR ".join(f"{arg(word, '::text')} <% p.name" for word in trigram_words(query.q))
+        excluded = negated_words(query.q)
+        if fuzzy and excluded:
+            # A fuzzy match must still respect "-word" exclusions.
+            fuzzy = (
+                f"({fuzzy}) AND NOT p.search_vector @@"
+                f" websearch_to_tsquery('english', {arg(' or '.join(excluded), '::text')})"
+            )
+        where.append(
+            f"(p.search_vector @@ sq.tsq OR ({fuzzy}))" if fuzzy else "p.search_vector @@ sq.tsq"
+        )
         # Exact name first, then full-text matches (name weighted above description), then
         # names that only resemble the query (typos).
         rank = (
