@@ -45,7 +45,7 @@ class PaymentIn(BaseModel):
 class MoneyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=0)
+    amount: int = Field(ge=0, strict=True)
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 
@@ -55,7 +55,7 @@ class CheckoutIn(BaseModel):
     shipping_address: ShippingAddress
     payment: PaymentIn
     # The total the buyer saw: Money, or its amount in minor units.
-    expected_total: MoneyIn | Annotated[int, Field(ge=0)] | None = None
+    expected_total: MoneyIn | Annotated[int, Field(ge=0, strict=True)] | None = None
 
     @property
     def expected_amount(self) -> int | None:
