@@ -134,6 +134,9 @@ class Api:
     async def post(self, path: str, **kw: Any) -> Reply:
         return await self.call("POST", path, **kw)
 
+    async def put(self, path: str, **kw: Any) -> Reply:
+        return await self.call("PUT", path, **kw)
+
     async def patch(self, path: str, **kw: Any) -> Reply:
         return await self.call("PATCH", path, **kw)
 
