@@ -332,6 +332,7 @@ class Platform:
                 state=self.config.state_dir,
                 env=self.config.env,
                 log=lambda m: say("  " + m),
+                record_urls=True,
             )
         except InfraError as exc:
             raise PlatformError(str(exc)) from exc

@@ -393,13 +393,15 @@ def ensure_infra(
     state: Path | None = None,
     env: Mapping[str, str] | None = None,
     log: Log | None = None,
+    record_urls: bool = False,
 ) -> InfraUrls:
     """The URLs to use, starting private servers where nothing is configured or running.
 
     For each of PostgreSQL, Redis and RabbitMQ: the URL configured in the environment (or
     ``.env``); else a server answering on the standard local port; else a private server
     under the state folder (one recorded there and still alive is reused). ``private``
-    skips the first two steps.
+    skips the first two steps. Private servers are always recorded (so ``stop_infra`` finds
+    them); the chosen URLs only with ``record_urls`` (``empora up``, for ``empora status``).
     """
     say: Log = log or (lambda _msg: None)
     folder = resolve_state_dir(state)
@@ -448,7 +450,7 @@ def ensure_infra(
                 ensure_database(url)
         urls[kind] = url
     result = InfraUrls(urls["postgres"], urls["redis"], urls["rabbitmq"], sources)
-    _write_record(folder, servers, result)
+    _write_record(folder, servers, result if record_urls else None)
     return result
 
 

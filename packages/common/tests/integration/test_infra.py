@@ -17,7 +17,7 @@ class TestEnsureInfra:
             "AMQP_URL": infra.amqp_url,
         }
 
-        urls = discovery.ensure_infra(state=tmp_path, env=env)
+        urls = discovery.ensure_infra(state=tmp_path, env=env, record_urls=True)
 
         assert (urls.database_url, urls.redis_url, urls.amqp_url) == (
             infra.admin_database_url,
@@ -30,6 +30,17 @@ class TestEnsureInfra:
             "rabbitmq": "configured",
         }
         assert discovery.recorded_urls(tmp_path) == urls
+
+    def test_records_the_urls_only_when_asked(self, tmp_path: Path, infra: TestInfra) -> None:
+        env = {
+            "DATABASE_URL": infra.admin_database_url,
+            "REDIS_URL": infra.redis_url,
+            "AMQP_URL": infra.amqp_url,
+        }
+
+        discovery.ensure_infra(state=tmp_path, env=env)
+
+        assert discovery.recorded_urls(tmp_path) is None
 
     def test_clears_a_stale_record_before_choosing(self, tmp_path: Path, infra: TestInfra) -> None:
         (tmp_path / "infra.json").write_text(
