@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,7 +14,7 @@ from empora_gateway.app import Gateway, create_app
 from empora_gateway.settings import GatewaySettings
 from redis.asyncio import Redis
 
-from .standins import Upstreams
+from .standins import GatewayFactory, PrivateRedis, Upstreams
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +31,7 @@ def _reset_upstreams(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("upstreams").reset()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gateway_env(infra: TestInfra, prefix: str, upstreams: Upstreams) -> dict[str, Any]:
     """Settings of a gateway in front of the stand-ins, with its own Redis key prefix."""
     return {
@@ -57,16 +57,16 @@ async def start_gateway(settings: GatewaySettings) -> tuple[Gateway, AppServer]:
     return gateway, server
 
 
-GatewayFactory = Callable[..., Awaitable[tuple[Gateway, AppServer]]]
-
-
 @pytest.fixture
 async def make_gateway(gateway_env: dict[str, Any]) -> AsyncIterator[GatewayFactory]:
     """Start gateways with setting overrides; all stopped after the test."""
     servers: list[AppServer] = []
 
     async def make(**overrides: Any) -> tuple[Gateway, AppServer]:
-        gateway, server = await start_gateway(GatewaySettings(**{**gateway_env, **overrides}))
+        # Each gateway gets its own Redis key prefix unless a test makes two share one.
+        unique = {"REDIS_PREFIX": f"{gateway_env['REDIS_PREFIX']}{uuid.uuid4().hex[:6]}."}
+        env = {**gateway_env, **unique, **overrides}
+        gateway, server = await start_gateway(GatewaySettings(**env))
         servers.append(server)
         return gateway, server
 
@@ -75,9 +75,19 @@ async def make_gateway(gateway_env: dict[str, Any]) -> AsyncIterator[GatewayFact
         await server.stop()
 
 
+@pytest.fixture(scope="session")
+async def shared_gateway(gateway_env: dict[str, Any]) -> AsyncIterator[tuple[Gateway, AppServer]]:
+    gateway, server = await start_gateway(GatewaySettings(**gateway_env))
+    yield gateway, server
+    await server.stop()
+
+
 @pytest.fixture
-async def gateway(make_gateway: GatewayFactory) -> tuple[Gateway, AppServer]:
-    return await make_gateway()
+async def gateway(shared_gateway: tuple[Gateway, AppServer]) -> tuple[Gateway, AppServer]:
+    """A default gateway shared by the tests that change nothing in it (breakers reset)."""
+    for breaker in shared_gateway[0].breakers.values():
+        breaker.record_success()
+    return shared_gateway
 
 
 @pytest.fixture
@@ -98,3 +108,11 @@ async def redis(infra: TestInfra) -> AsyncIterator[Redis]:
     client = Redis.from_url(infra.redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    server = PrivateRedis()
+    await server.start()
+    yield server
+    server.kill()

@@ -4,13 +4,17 @@ stream on demand, recording every request they get."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from empora_common.security import JWKS_PATH
-from empora_common.testing.infra import AppServer
+from empora_common.testing.infra import AppServer, free_port, port_open
 from empora_common.testing.tokens import TestSigner
+from empora_gateway.app import Gateway
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -40,7 +44,8 @@ class Hit:
 class StandIn:
     """One service's stand-in. Behaviour by path suffix under the service's prefix:
 
-    ``.../sleep?seconds=N`` sleeps then answers, ``.../fail`` answers 500 (or ``fail_status``),
+    ``.../sleep?seconds=N`` (or any path with ``?sleep=N``) sleeps then answers,
+    ``.../notfound`` answers 404, ``.../fail`` answers 500 (or ``fail_status``),
     ``.../stream`` streams chunks, ``.../big`` answers 256 KiB; anything else echoes the request.
     ``health`` and ``health_delay`` control ``GET /health``.
     """
@@ -89,9 +94,12 @@ class StandIn:
             )
             if self.fail_all or path.endswith("/fail"):
                 return JSONResponse({"error": "boom"}, status_code=self.fail_status)
-            if path.endswith("/sleep"):
-                await asyncio.sleep(float(request.query_params.get("seconds", "1")))
+            if path.endswith("/sleep") or "sleep" in request.query_params:
+                seconds = request.query_params.get("seconds") or request.query_params["sleep"]
+                await asyncio.sleep(float(seconds))
                 return JSONResponse({"slept": True})
+            if path.endswith("/notfound"):
+                return JSONResponse({"detail": "nope"}, status_code=404)
             if path.endswith("/stream"):
 
                 async def chunks() -> AsyncIterator[bytes]:
@@ -159,3 +167,49 @@ class Upstreams:
     async def stop(self) -> None:
         for server in self.servers.values():
             await server.stop()
+
+
+GatewayFactory = Callable[..., Awaitable[tuple[Gateway, AppServer]]]
+
+
+class PrivateRedis:
+    """A redis-server of this test alone (stopping it never touches the shared one)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            if port_open("127.0.0.1", self.port):
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError("private redis-server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

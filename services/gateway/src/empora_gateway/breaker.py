@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import StrEnum
 
 import structlog
@@ -109,8 +110,15 @@ class RetryBudget:
     retries cannot multiply the load on a struggling service.
     """
 
-    def __init__(self, ratio: float, min_per_second: int, cap: float = 100.0) -> None:
+    def __init__(
+        self,
+        ratio: float,
+        min_per_second: int,
+        cap: float = 100.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ratio = ratio
+        self.clock = clock
         self.min_per_second = min_per_second
         self.cap = cap
         self.tokens = 0.0
@@ -124,10 +132,10 @@ class RetryBudget:
 
     def withdraw(self) -> bool:
         """Take a retry if the budget allows one."""
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - 1e-9:  # ten deposits of 0.2 must buy two retries
+            self.tokens = max(0.0, self.tokens - 1.0)
             return True
-        second = int(time.monotonic())
+        second = int(self.clock())
         if second != self._floor_second:
             self._floor_second = second
             self._floor_used = 0

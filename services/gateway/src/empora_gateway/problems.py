@@ -11,6 +11,7 @@ from starlette.types import Send
 Header = tuple[bytes, bytes]
 
 PROBLEM_CONTENT_TYPE: Header = (b"content-type", b"application/problem+json")
+PROBLEM_CSP: Header = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
 async def send_problem(
@@ -32,6 +33,7 @@ async def send_problem(
     out: list[Header] = [
         PROBLEM_CONTENT_TYPE,
         (b"content-length", str(len(payload)).encode()),
+        PROBLEM_CSP,
         *headers,
     ]
     if close:

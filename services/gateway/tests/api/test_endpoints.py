@@ -1,0 +1,123 @@
+"""The gateway's own routes: docs page, merged OpenAPI document, metrics."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+import aiohttp
+
+from ..standins import GatewayFactory, Upstreams
+
+
+def _doc(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "x", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def _op(ref: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": "op",
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {"application/json": {"schema": {"$ref": ref}}},
+                }
+            },
+        }
+    }
+
+
+class TestDocsPage:
+    async def test_serves_a_page_whose_inline_code_the_csp_allows_exactly(
+        self, http: aiohttp.ClientSession, gateway_url: str
+    ) -> None:
+        async with http.get(gateway_url + "/api/docs") as resp:
+            html = await resp.text()
+            csp = resp.headers.getall("Content-Security-Policy")
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/html")
+        assert len(csp) == 1
+        assert "default-src 'none'" in csp[0]
+        assert "frame-ancestors 'none'" in csp[0]
+        assert "http" not in csp[0]  # no third-party origin
+        script = re.search(r"<script>(.*)</script>", html, re.S)
+        style = re.search(r"<style>(.*)</style>", html, re.S)
+        assert script is not None and style is not None
+        for source, directive in ((script.group(1), "script-src"), (style.group(1), "style-src")):
+            digest = base64.b64encode(hashlib.sha256(source.encode()).digest()).decode()
+            assert f"{directive} 'sha256-{digest}'" in csp[0]
+        assert "/api/openapi.json" in html
+        assert "src=" not in html  # nothing loaded from elsewhere
+
+
+class TestMergedOpenApi:
+    async def test_merges_public_paths_and_components_of_every_service(
+        self, http: aiohttp.ClientSession, make_gateway: GatewayFactory, upstreams: Upstreams
+    ) -> None:
+        upstreams["product"].openapi = _doc(
+            {
+                "/api/products": _op("#/components/schemas/Page"),
+                "/internal/products/lookup": _op("#/components/schemas/Page"),
+                "/health": _op("#/components/schemas/Page"),
+            },
+            {"Page": {"type": "object", "title": "ProductPage"}, "Money": {"type": "object"}},
+        )
+        upstreams["order"].openapi = _doc(
+            {"/api/orders": _op("#/components/schemas/Page")},
+            {"Page": {"type": "object", "title": "OrderPage"}, "Money": {"type": "object"}},
+        )
+        _, server = await make_gateway()
+        async with http.get(server.url + "/api/openapi.json") as resp:
+            doc = await resp.json()
+        assert resp.status == 200
+        assert "/api/products" in doc["paths"]
+        assert "/api/orders" in doc["paths"]
+        assert "/api/health" in doc["paths"]  # the gateway's own
+        assert not any("internal" in p for p in doc["paths"])
+        assert "/health" not in doc["paths"]
+        schemas = doc["components"]["schemas"]
+        assert schemas["Money"] == {"type": "object"}  # identical: shared
+        assert schemas["Page"]["title"] == "OrderPage"
+        assert schemas["ProductPage"]["title"] == "ProductPage"  # clash: renamed
+        product_ref = doc["paths"]["/api/products"]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]["$ref"]
+        assert product_ref == "#/components/schemas/ProductPage"
+        assert doc["info"]["x-empora-unavailable"] == ["auth", "cart", "notification"]
+
+
+class TestMetrics:
+    async def test_exposes_request_and_gateway_series(
+        self, http: aiohttp.ClientSession, make_gateway: GatewayFactory
+    ) -> None:
+        _, server = await make_gateway()
+        async with http.get(server.url + "/api/products/1") as resp:
+            assert resp.status == 200
+        async with http.get(server.url + "/metrics") as resp:
+            text = await resp.text()
+        assert resp.status == 200
+        assert (
+            'http_requests_total{method="GET",route="product",service="gateway",status="200"} 1.0'
+            in text
+        )
+        assert "gateway_upstream_duration_seconds_bucket" in text
+        assert 'gateway_circuit_state{upstream="cart"} 0.0' in text
+        assert "gateway_rate_limit_fail_open_total 0.0" in text
+
+    async def test_strange_methods_do_not_create_new_series(
+        self, http: aiohttp.ClientSession, gateway_url: str
+    ) -> None:
+        async with http.request("PROPFIND", gateway_url + "/api/products") as resp:
+            assert resp.status < 500
+        async with http.get(gateway_url + "/metrics") as resp:
+            text = await resp.text()
+        assert 'method="OTHER"' in text
+        assert "PROPFIND" not in text
