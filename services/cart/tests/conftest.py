@@ -214,8 +214,10 @@ def make_api(http: aiohttp.ClientSession) -> Callable[[AppServer], Api]:
 async def redis(infra: TestInfra, prefix: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(infra.redis_url, decode_responses=True)
     yield client
-    async for key in client.scan_iter(match=f"{prefix}cart:*", count=500):
-        await client.delete(key)
+    # This run's carts, including those of test apps given a sub-prefix of their own.
+    for sub in ("", "untrusted.", "store."):
+        async for key in client.scan_iter(match=f"{prefix}{sub}cart:*", count=500):
+            await client.delete(key)
     await client.aclose()
 
 

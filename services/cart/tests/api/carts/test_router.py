@@ -431,7 +431,7 @@ class TestGuestCart:
         assert reply.status == 201
 
     async def test_a_cap_is_per_address(
-        self, api: Any, guest: dict[str, str], catalog: Any, signer: TestSigner
+        self, api: Any, guest: dict[str, str], catalog: Any
     ) -> None:
         pid = catalog.add(available=1000)
         for _ in range(50):
