@@ -257,3 +257,17 @@ class TestResend:
         assert final["attempts"] == 1
         assert final["sent_at"] is not None
         assert len(sink.store.to("retry-me@example.com")) == 1
+
+
+class TestOpenApi:
+    async def test_documents_the_notification_routes(self, service: AppServer, http) -> None:
+        status, spec, _ = await get(http, f"{service.url}/openapi.json")
+
+        assert status == 200
+        assert set(spec["paths"]) >= {
+            "/api/notifications",
+            "/api/notifications/{notification_id}",
+            "/api/notifications/{notification_id}/resend",
+        }
+        listed = spec["paths"]["/api/notifications"]["get"]
+        assert {p["name"] for p in listed["parameters"]} == {"page", "limit", "status"}

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 import aiohttp
+import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from empora_common.db import create_engine, create_sessionmaker
 from empora_common.testing.infra import AppServer, serve
 from empora_notification.app import create_app
+from empora_notification.emails.sender import SmtpMailer
+from empora_notification.notifications.delivery import DeliveryWorker
+from empora_notification.notifications.models import Notification
 from empora_notification.sink import MailSink, MailStore
 from empora_notification.sink.server import SinkHandler
 
@@ -119,3 +126,50 @@ class TestPermanentRefusal:
         assert "550" in by_to["bounce-me@example.com"]["last_error"]
         assert by_to[fine.data["email"]]["status"] == "sent"
         assert store.to("bounce-me@example.com") == []
+
+
+class TestConcurrentSenders:
+    async def test_two_senders_never_send_an_email_twice(
+        self, db: str, sink: MailSink, make_settings
+    ) -> None:
+        settings = make_settings(NOTIFICATION_BATCH_SIZE=3)
+        engine = create_engine(db, pool_size=4)
+        sessionmaker = create_sessionmaker(engine)
+        recipients = [f"many-{i}@example.com" for i in range(12)]
+        async with sessionmaker() as session, session.begin():
+            for to in recipients:
+                session.add(
+                    Notification(
+                        id=uuid.uuid4(),
+                        event_id=uuid.uuid4(),
+                        event_type="order.paid",
+                        type="order_confirmation",
+                        channel="email",
+                        recipient=to,
+                        subject=f"Order for {to}",
+                        body_text="text\n",
+                        body_html="<p>html</p>",
+                        message_id=f"<{uuid.uuid4().hex}@empora.local>",
+                        status="pending",
+                        attempts=0,
+                    )
+                )
+        workers = [
+            DeliveryWorker(
+                settings=settings, sessionmaker=sessionmaker, mailer=SmtpMailer(settings)
+            )
+            for _ in range(2)
+        ]
+        try:
+            for _ in range(20):
+                handled = await asyncio.gather(*(w.deliver_once() for w in workers))
+                if sum(handled) == 0:
+                    break
+            async with sessionmaker() as session:
+                statuses = list(await session.scalars(sa.select(Notification.status)))
+        finally:
+            await engine.dispose()
+
+        received = sorted(r for m in sink.store.all() for r in m.rcpt_tos)
+        assert received == sorted(recipients)
+        assert statuses == ["sent"] * len(recipients)
