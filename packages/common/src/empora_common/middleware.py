@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -107,6 +108,22 @@ class RequestContextMiddleware:
             if not response_started:
                 await self._too_large(scope, send, rid_bytes)
             status = 413
+        except Exception as exc:
+            # Rendered here rather than by Starlette's outermost handler, so the 500 still
+            # carries the request id (in the body, the header and the log line).
+            access_log.exception(
+                "unhandled_error", path=scope["path"], error_type=type(exc).__name__
+            )
+            status = 500
+            if not response_started:
+                await self._send_problem(
+                    send,
+                    rid_bytes,
+                    500,
+                    problem_body(
+                        500, detail="An unexpected error occurred", instance=scope["path"]
+                    ),
+                )
         finally:
             self._finish(scope, status, started)
             reset_request_id(token)
@@ -133,16 +150,21 @@ class RequestContextMiddleware:
             detail=f"The request body exceeds {self.max_body_bytes} bytes",
             instance=scope["path"],
         )
-        import orjson
+        await self._send_problem(send, rid, 413, body, close=True)
 
+    @staticmethod
+    async def _send_problem(
+        send: Send, rid: bytes, status: int, body: dict[str, Any], *, close: bool = False
+    ) -> None:
         payload = orjson.dumps(body)
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(payload)).encode()),
             (b"x-request-id", rid),
-            (b"connection", b"close"),
         ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -110,6 +111,19 @@ class EventConsumer:
         token = set_request_id(envelope.correlation_id)
         try:
             applied = await self.apply(envelope, handler)
+        except (MalformedEvent, ValidationError) as exc:
+            # The data itself is unusable: retrying cannot help, dead-letter it at once.
+            log.error(
+                "event_data_malformed",
+                event_type=envelope.type,
+                event_id=str(envelope.id),
+                error=str(exc)[:500],
+            )
+            if self.metrics is not None:
+                self.metrics.event("in", envelope.type, "dead_lettered")
+            reset_request_id(token)
+            await message.reject(requeue=False)
+            return
         except Exception as exc:
             log.exception(
                 "event_handler_failed",

@@ -136,9 +136,7 @@ class OutboxRelay:
             self._connection = await aio_pika.connect(self.amqp_url, timeout=5)
         if self._channel is None or self._channel.is_closed:
             connection = self._connection
-            self._channel = await connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
+            self._channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         self.connected = True
         return self._channel
 
