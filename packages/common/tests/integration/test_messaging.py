@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
 from empora_common.db import create_engine, create_sessionmaker, make_metadata
 from empora_common.messaging.consumer import EventConsumer, Subscription
 from empora_common.messaging.envelope import Envelope
@@ -21,7 +23,6 @@ from empora_common.messaging.tables import create_messaging_tables, inbox_table,
 from empora_common.messaging.topology import Names
 from empora_common.testing.infra import TestInfra
 from empora_common.testing.tcpproxy import TcpProxy
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 SCHEMA = "msgtest"
 metadata = make_metadata(SCHEMA)

@@ -4,10 +4,11 @@ import time
 import uuid
 
 import pytest
+from redis.asyncio import Redis
+
 from empora_common.security import InvalidToken, TokenVerifier, valid_after_key
 from empora_common.testing.infra import TestInfra
 from empora_common.testing.tokens import TestSigner
-from redis.asyncio import Redis
 
 
 class TestRevocation:

@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+
 from empora_common.messaging.envelope import Envelope, MalformedEvent, parse_envelope
 
 

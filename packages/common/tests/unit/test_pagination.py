@@ -1,4 +1,5 @@
 import pytest
+
 from empora_common.errors import ValidationFailed
 from empora_common.pagination import Page, PageParams, page_params
 

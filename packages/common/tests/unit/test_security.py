@@ -8,6 +8,7 @@ import uuid
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+
 from empora_common.security import InvalidToken, TokenVerifier
 from empora_common.testing.tokens import TestSigner
 

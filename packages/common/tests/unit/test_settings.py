@@ -1,6 +1,7 @@
 import pytest
-from empora_common.settings import ServiceSettings
 from pydantic import ValidationError
+
+from empora_common.settings import ServiceSettings
 
 
 class TestServiceSettings:
