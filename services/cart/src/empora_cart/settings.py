@@ -24,7 +24,7 @@ class CartSettings(ServiceSettings):
     user_cart_ttl_seconds: int = Field(30 * DAY, gt=0, validation_alias="CART_USER_TTL_SECONDS")
     guest_cart_ttl_seconds: int = Field(7 * DAY, gt=0, validation_alias="CART_GUEST_TTL_SECONDS")
     # New guest carts per client IP and window (0 turns the cap off).
-    guest_carts_per_ip: int = Field(50, ge=0, validation_alias="CART_GUEST_CREATE_LIMIT")
+    guest_carts_per_ip: int = Field(1000, ge=0, validation_alias="CART_GUEST_CREATE_LIMIT")
     guest_cart_window_seconds: int = Field(
         3600, gt=0, validation_alias="CART_GUEST_CREATE_WINDOW_SECONDS"
     )

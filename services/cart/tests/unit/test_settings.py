@@ -22,7 +22,7 @@ class TestCartSettings:
         assert settings.guest_cart_ttl_seconds == 7 * 24 * 3600
         assert settings.max_line_quantity == 99
         assert settings.max_lines == 100
-        assert settings.guest_carts_per_ip == 50
+        assert settings.guest_carts_per_ip == 1000
         assert settings.trusted_proxy_networks == (
             ipaddress.ip_network("127.0.0.1/32"),
             ipaddress.ip_network("::1/128"),
