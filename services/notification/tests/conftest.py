@@ -14,6 +14,7 @@ import aio_pika
 import aiohttp
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
 from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.topology import Names, declare_consumer_queue, declare_events_exchange
 from empora_common.testing.infra import (

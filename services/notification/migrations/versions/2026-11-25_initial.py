@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects.postgresql import UUID
+
+from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 
 revision: str = "5e1f0c2a9b7d"
 down_revision: str | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from empora_common.app import ServiceSpec, create_service_app
 from fastapi import FastAPI
 
+from empora_common.app import ServiceSpec, create_service_app
 from empora_notification.consumers import email_subscription
 from empora_notification.database import inbox, outbox
 from empora_notification.emails.rendering import EmailRenderer

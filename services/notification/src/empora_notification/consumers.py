@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from empora_common.messaging.consumer import Handler, Subscription
 from empora_common.messaging.envelope import Envelope
 from empora_contracts.events import (
@@ -17,9 +20,6 @@ from empora_contracts.events import (
     UserRegistered,
     UserVerificationRequested,
 )
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from empora_notification.emails.rendering import (
     EmailKind,
     EmailRenderer,

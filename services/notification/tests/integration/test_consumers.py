@@ -6,9 +6,10 @@ from typing import Any
 
 import aiohttp
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
+
 from empora_common.testing.infra import AppServer
 from empora_notification.sink import MailSink, StoredMessage
-from prometheus_client.parser import text_string_to_metric_families
 
 PUBLIC_BASE_URL = "https://shop.example.test"
 

@@ -9,12 +9,13 @@ from typing import Any
 import asyncpg
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
 from empora_common.db import create_engine, plain_database_url
 from empora_common.migrations import downgrade, upgrade
 from empora_common.paths import migrations_dir
 from empora_common.testing.infra import TestInfra, create_database, drop_database
 from empora_notification.models import metadata
-from sqlalchemy.engine import Connection
 
 
 async def tables(url: str) -> set[str]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import asyncpg
 import structlog
-from empora_common.db import plain_database_url
-from empora_common.metrics import ServiceMetrics
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.db import plain_database_url
+from empora_common.metrics import ServiceMetrics
 from empora_notification.emails.sender import SmtpMailer
 from empora_notification.notifications import service as notification_service
 from empora_notification.notifications.repository import PENDING_CHANNEL

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_notification.notifications.models import Notification, NotificationStatus
@@ -14,10 +16,15 @@ from empora_notification.notifications.models import Notification, NotificationS
 PENDING_CHANNEL = "notification_pending"
 
 
-async def add(session: AsyncSession, notification: Notification) -> None:
-    """Insert a row (in the caller's transaction)."""
-    session.add(notification)
-    await session.flush()
+async def add_once(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert a row unless one exists for the same event; the new id, or None."""
+    result = await session.execute(
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Notification.event_id])
+        .returning(Notification.id)
+    )
+    return result.scalar_one_or_none()
 
 
 async def notify_pending(session: AsyncSession) -> None:

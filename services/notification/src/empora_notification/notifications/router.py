@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from fastapi import APIRouter, Query
+
 from empora_common.db import SessionDep
 from empora_common.pagination import Page, Pagination
 from empora_common.security import AdminUser, CurrentUser
-from fastapi import APIRouter, Query
-
 from empora_notification.notifications import service as notification_service
 from empora_notification.notifications.errors import NotificationNotFound
 from empora_notification.notifications.schemas import (

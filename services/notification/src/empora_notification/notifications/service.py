@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from empora_common.messaging.envelope import Envelope
 from empora_common.pagination import Page, PageParams
 from empora_common.security import Principal
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from empora_notification.emails.message import OutgoingEmail, build_message, new_message_id
 from empora_notification.emails.rendering import EmailKind, RenderedEmail
 from empora_notification.emails.sender import (
@@ -61,26 +61,33 @@ async def enqueue_email(
     user_id: uuid.UUID | None,
     content: RenderedEmail,
     sender: str,
-) -> Notification:
-    """A pending email for an event, in the consumer's transaction; the sender is woken."""
-    notification = Notification(
-        id=uuid.uuid4(),
-        event_id=event.id,
-        event_type=event.type,
-        type=kind.value,
-        channel="email",
-        user_id=user_id,
-        recipient=recipient.strip(),
-        subject=content.subject,
-        body_text=content.text,
-        body_html=content.html,
-        message_id=new_message_id(sender),
-        status=NotificationStatus.PENDING.value,
-        attempts=0,
+) -> uuid.UUID | None:
+    """A pending email for an event, in the consumer's transaction; the sender is woken.
+
+    None when the event already has its email: the inbox normally answers that first, but
+    its rows are purged after a retention period while notifications are kept.
+    """
+    notification_id = await repository.add_once(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "event_id": event.id,
+            "event_type": event.type,
+            "type": kind.value,
+            "channel": "email",
+            "user_id": user_id,
+            "recipient": recipient.strip(),
+            "subject": content.subject,
+            "body_text": content.text,
+            "body_html": content.html,
+            "message_id": new_message_id(sender),
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0,
+        },
     )
-    await repository.add(session, notification)
-    await repository.notify_pending(session)
-    return notification
+    if notification_id is not None:
+        await repository.notify_pending(session)
+    return notification_id
 
 
 async def list_notifications(

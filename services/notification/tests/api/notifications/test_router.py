@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.testing.infra import AppServer
 from empora_common.testing.tokens import TestSigner

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+
 from empora_notification.emails.message import OutgoingEmail, build_message
 from empora_notification.emails.rendering import EmailRenderer, Template
 from empora_notification.emails.sender import SmtpMailer

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from empora_notification.emails.message import OutgoingEmail, build_message
 from empora_notification.emails.sender import SmtpMailer, is_permanent, is_session_failure
 from empora_notification.settings import NotificationSettings

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.testing.infra import AppServer, serve
 from empora_notification.app import create_app

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import aiosmtplib
+
 from empora_common.testing.infra import free_port, port_open
 
 

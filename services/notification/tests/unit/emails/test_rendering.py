@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empora_contracts.events import MoneyData, OrderLineData
 from empora_notification.emails.rendering import (
     EmailRenderer,

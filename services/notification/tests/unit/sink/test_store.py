@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from empora_notification.sink import MailStore
 
 RAW = (
