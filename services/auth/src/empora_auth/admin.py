@@ -8,10 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from empora_common.constants import Role
-from empora_common.db import create_engine, create_sessionmaker
-from empora_common.identifiers import normalize_email
-from empora_common.security import valid_after_key
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import exists, select
@@ -22,6 +18,10 @@ from empora_auth.settings import AuthSettings
 from empora_auth.tokens import revocation
 from empora_auth.users import repository as user_repository
 from empora_auth.users.models import User
+from empora_common.constants import Role
+from empora_common.db import create_engine, create_sessionmaker
+from empora_common.identifiers import normalize_email
+from empora_common.security import valid_after_key
 
 
 async def ensure_admin(settings: AuthSettings, email: str, password: str) -> uuid.UUID:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from empora_common.app import ServiceSpec, create_service_app
-from empora_common.security import TokenVerifier
 from fastapi import FastAPI
 
 from empora_auth.admin import admin_ready_check
@@ -22,6 +20,8 @@ from empora_auth.throttling.client_ip import parse_trusted
 from empora_auth.throttling.limits import Throttle
 from empora_auth.tokens import router as tokens_router
 from empora_auth.users import router as users_router
+from empora_common.app import ServiceSpec, create_service_app
+from empora_common.security import TokenVerifier
 
 
 async def _start(state: dict[str, Any]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import DeclarativeBase
+
 from empora_common.db import make_metadata
 from empora_common.messaging.tables import inbox_table, outbox_table
-from sqlalchemy.orm import DeclarativeBase
 
 SCHEMA = "auth"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-from empora_common.settings import ServiceSettings
 from pydantic import Field, SecretStr
+
+from empora_common.settings import ServiceSettings
 
 # OWASP's Argon2id recommendation: m=19 MiB, t=2, p=1.
 OWASP_ARGON2_MEMORY_KIB = 19_456

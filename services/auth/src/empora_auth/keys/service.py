@@ -18,13 +18,13 @@ from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric import rsa
-from empora_common.db import create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from empora_auth.keys import material
 from empora_auth.keys import repository as key_repository
 from empora_auth.keys.material import SigningKey
 from empora_auth.settings import AuthSettings
+from empora_common.db import create_engine
 
 log = structlog.get_logger("empora.auth.keys")
 

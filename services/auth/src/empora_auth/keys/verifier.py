@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from empora_common.security import TokenVerifier
-
 from empora_auth.keys.service import KeyRing
+from empora_common.security import TokenVerifier
 
 
 @dataclass

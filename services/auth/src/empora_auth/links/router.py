@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from empora_common.db import SessionDep
 from fastapi import APIRouter, status
 
 from empora_auth.links import service as link_service
@@ -11,6 +10,7 @@ from empora_auth.runtime import Runtime
 from empora_auth.throttling.dependencies import SignupLimit
 from empora_auth.users.dependencies import CurrentAccount
 from empora_auth.users.schemas import UserOut
+from empora_common.db import SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

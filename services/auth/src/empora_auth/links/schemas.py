@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from empora_auth.users.schemas import Email, PasswordInput
 
-LinkToken = Annotated[str, Field(min_length=1, max_length=512)]
+LinkToken = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class _Input(BaseModel):

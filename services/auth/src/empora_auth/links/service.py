@@ -12,12 +12,6 @@ from typing import Literal
 from urllib.parse import quote
 
 import structlog
-from empora_common.messaging.outbox import add_event
-from empora_contracts.events import (
-    UserPasswordResetRequested,
-    UserRegistered,
-    UserVerificationRequested,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_auth.links import repository as link_repository
@@ -31,6 +25,12 @@ from empora_auth.tokens.revocation import lock_out
 from empora_auth.tokens.service import hash_token
 from empora_auth.users import repository as user_repository
 from empora_auth.users.models import User
+from empora_common.messaging.outbox import add_event
+from empora_contracts.events import (
+    UserPasswordResetRequested,
+    UserRegistered,
+    UserVerificationRequested,
+)
 
 log = structlog.get_logger("empora.auth.links")
 

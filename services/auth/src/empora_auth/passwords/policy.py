@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from empora_common.errors import ValidationFailed
-
 from empora_auth.passwords.hashing import normalize_password
+from empora_common.errors import ValidationFailed
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128

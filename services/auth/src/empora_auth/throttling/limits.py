@@ -28,11 +28,11 @@ import math
 from dataclasses import dataclass
 
 import structlog
-from empora_common.errors import RateLimited
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from empora_auth.settings import AuthSettings
+from empora_common.errors import RateLimited
 
 log = structlog.get_logger("empora.auth.throttling")
 

@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 
 import structlog
-from empora_common.security import valid_after_key
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_auth.runtime import AuthRuntime
 from empora_auth.tokens import repository as token_repository
 from empora_auth.users.models import User
+from empora_common.security import valid_after_key
 
 log = structlog.get_logger("empora.auth.revocation")
 

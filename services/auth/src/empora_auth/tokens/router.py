@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from empora_common.db import SessionDep
 from fastapi import APIRouter, Response, status
 
 from empora_auth.runtime import Runtime
@@ -10,6 +9,7 @@ from empora_auth.throttling.dependencies import ClientIP
 from empora_auth.tokens import service as token_service
 from empora_auth.tokens.schemas import LoginIn, RefreshIn, TokenPair
 from empora_auth.users.dependencies import CurrentAccount
+from empora_common.db import SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from empora_auth.users.schemas import MAX_PASSWORD_INPUT
 
-OpaqueToken = Annotated[str, Field(min_length=1, max_length=512)]
+OpaqueToken = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class LoginIn(BaseModel):

@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from empora_common.identifiers import normalize_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_auth.runtime import AuthRuntime
@@ -20,6 +19,7 @@ from empora_auth.tokens.errors import InvalidCredentials, InvalidRefreshToken
 from empora_auth.tokens.schemas import TokenPair
 from empora_auth.users import repository as user_repository
 from empora_auth.users.models import User
+from empora_common.identifiers import normalize_email
 
 log = structlog.get_logger("empora.auth.tokens")
 

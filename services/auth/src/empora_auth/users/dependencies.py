@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from empora_common.constants import Role
-from empora_common.db import SessionDep
-from empora_common.security import AdminRequired, CurrentUser, InvalidToken, bearer_token
 from fastapi import Depends, Request
 
 from empora_auth.tokens.access import session_id
 from empora_auth.users import repository as user_repository
 from empora_auth.users.errors import UserNotFound
 from empora_auth.users.models import User
+from empora_common.constants import Role
+from empora_common.db import SessionDep
+from empora_common.security import AdminRequired, CurrentUser, InvalidToken, bearer_token
 
 
 async def current_account(principal: CurrentUser, session: SessionDep) -> User:

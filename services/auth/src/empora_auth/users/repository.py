@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from empora_common.pagination import PageParams
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_auth.users.models import User
+from empora_common.pagination import PageParams
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from empora_common.db import SessionDep
-from empora_common.pagination import Page, Pagination
 from fastapi import APIRouter, Query, Response, status
 
 from empora_auth.runtime import Runtime
@@ -25,6 +23,8 @@ from empora_auth.users.schemas import (
     RegisterIn,
     UserOut,
 )
+from empora_common.db import SessionDep
+from empora_common.pagination import Page, Pagination
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/api/users", tags=["users"])

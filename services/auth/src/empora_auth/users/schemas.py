@@ -6,8 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from empora_common.constants import Role
-from empora_common.identifiers import normalize_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,6 +15,9 @@ from pydantic import (
     Field,
     StrictBool,
 )
+
+from empora_common.constants import Role
+from empora_common.identifiers import normalize_email
 
 # Long enough for any password we accept, short enough that nobody can make us hash megabytes.
 MAX_PASSWORD_INPUT = 1024
@@ -31,12 +32,8 @@ def _blank_to_none(value: str | None) -> str | None:
 
 
 Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email)]
-Name = Annotated[
-    str | None,
-    BeforeValidator(_strip),
-    Field(max_length=100),
-    AfterValidator(_blank_to_none),
-]
+NameText = Annotated[str, BeforeValidator(_strip), Field(max_length=100)]
+Name = Annotated[NameText | None, AfterValidator(_blank_to_none)]
 PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
 
 

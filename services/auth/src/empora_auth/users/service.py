@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from empora_common.constants import Role
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +22,7 @@ from empora_auth.users.schemas import (
     ProfilePatch,
     RegisterIn,
 )
+from empora_common.constants import Role
 
 
 async def register(session: AsyncSession, runtime: AuthRuntime, data: RegisterIn) -> User:
