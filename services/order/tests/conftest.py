@@ -10,6 +10,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.http import InternalClient
 from empora_common.testing.infra import (
@@ -27,7 +29,6 @@ from empora_order.checkout.service import CheckoutService
 from empora_order.orders.service import Cancellations
 from empora_order.payments.test_provider import TestProvider
 from empora_order.settings import OrderSettings
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from order_testkit import INTERNAL_TOKEN, Api, CartStandIn, ProductStandIn

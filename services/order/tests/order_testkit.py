@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from empora_common.testing.tokens import TestSigner
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from empora_common.testing.tokens import TestSigner
 
 INTERNAL_TOKEN = "test-internal-token"
 ADDRESS = {

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects import postgresql
+
+from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 
 revision: str = "order_0001"
 down_revision: str | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from empora_common.app import ServiceSpec, create_service_app
 from fastapi import FastAPI
 
+from empora_common.app import ServiceSpec, create_service_app
 from empora_order.checkout import router as checkout_router
 from empora_order.checkout.clients import CartClient, ProductClient
 from empora_order.checkout.reconciler import reconciler_loop

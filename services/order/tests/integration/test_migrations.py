@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+
 from empora_common.db import plain_database_url
 from empora_common.migrations import downgrade, upgrade
 from empora_common.paths import migrations_dir

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+
 from empora_common.errors import Conflict, UpstreamUnavailable
 from empora_common.http import InternalClient, UpstreamResponse
-
 from empora_order.orders.errors import OutOfStock
 
 log = structlog.get_logger("empora.order.clients")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from empora_common.responses import OrjsonResponse, ProblemResponse
-from empora_common.security import VerifiedUser
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from empora_common.responses import OrjsonResponse, ProblemResponse
+from empora_common.security import VerifiedUser
 from empora_order.checkout.service import CheckoutService
 from empora_order.idempotency.keys import IdempotencyKey, fingerprint
 from empora_order.orders.schemas import CheckoutIn, OrderOut

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from empora_common.errors import EmporaError, problem_body
-from empora_common.identifiers import generate_order_number
-from empora_common.security import Principal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.errors import EmporaError, problem_body
+from empora_common.identifiers import generate_order_number
+from empora_common.security import Principal
 from empora_order.checkout import repository as repo
 from empora_order.checkout.clients import CartClient, CartView, ProductClient, Reservation
 from empora_order.checkout.repository import StoredResponse

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from empora_common.db import SessionDep
-from empora_common.security import AdminUser, CurrentUser
 from fastapi import Depends
 
+from empora_common.db import SessionDep
+from empora_common.security import AdminUser, CurrentUser
 from empora_order.orders import service
 from empora_order.orders.errors import OrderNotFound
 from empora_order.orders.records import OrderRecord

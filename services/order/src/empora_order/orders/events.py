@@ -14,7 +14,6 @@ from empora_contracts.events import (
     OrderShipped,
     RefundData,
 )
-
 from empora_order.orders.records import OrderRecord
 
 ORDER_CREATED = "order.created"

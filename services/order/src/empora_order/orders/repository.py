@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from empora_common.logging import current_request_id
-from empora_common.messaging.outbox import notify_channel
 from sqlalchemy import (
     DateTime,
     Integer,
@@ -27,6 +25,8 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CTE
 
+from empora_common.logging import current_request_id
+from empora_common.messaging.outbox import notify_channel
 from empora_order.database import SCHEMA, outbox
 from empora_order.orders.models import order, order_line, status_history
 from empora_order.orders.records import HistoryEntry, Line, OrderRecord, PaymentRecord

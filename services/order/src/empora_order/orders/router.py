@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from fastapi import APIRouter, Query, Request
+
 from empora_common.db import SessionDep
 from empora_common.errors import ValidationFailed
 from empora_common.pagination import Page, Pagination
 from empora_common.security import AdminUser, CurrentUser
-from fastapi import APIRouter, Query, Request
-
 from empora_order.orders import repository, service
 from empora_order.orders.dependencies import AdminOrder, OwnedOrder
 from empora_order.orders.models import ORDER_STATUSES

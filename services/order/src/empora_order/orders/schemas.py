@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from empora_common.money import Money
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from empora_common.money import Money
 from empora_order.orders.countries import ISO_3166_ALPHA2
 from empora_order.orders.records import OrderRecord
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from empora_common.security import Principal
 from sqlalchemy import DateTime, Text, Uuid, exists, literal, select, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.security import Principal
 from empora_order.checkout.clients import ProductClient
 from empora_order.orders import events
 from empora_order.orders import repository as repo

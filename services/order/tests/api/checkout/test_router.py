@@ -6,9 +6,10 @@ import asyncio
 import uuid
 
 import sqlalchemy as sa
-from empora_order.models import idempotency_key, order, outbox, payment, test_provider_charge
 from order_testkit import Api, CartStandIn, ProductStandIn
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from empora_order.models import idempotency_key, order, outbox, payment, test_provider_charge
 
 PROBLEM = "https://empora.dev/problems/"
 

@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from empora_order.models import outbox, refund, test_provider_charge
 from order_testkit import Api, Buyer, CartStandIn, ProductStandIn
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from empora_order.models import outbox, refund, test_provider_charge
 
 PROBLEM = "https://empora.dev/problems/"
 

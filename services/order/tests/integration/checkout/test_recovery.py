@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from order_testkit import ADDRESS, Api, Buyer, CartStandIn, ProductStandIn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from empora_common.http import InternalClient
 from empora_common.security import Principal
 from empora_order.checkout import repository as repo
@@ -29,8 +32,6 @@ from empora_order.orders.service import Cancellations
 from empora_order.payments.provider import ChargeStatus
 from empora_order.payments.test_provider import TestProvider
 from empora_order.settings import OrderSettings
-from order_testkit import ADDRESS, Api, Buyer, CartStandIn, ProductStandIn
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 BODY: dict[str, Any] = {"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}}
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from empora_order.payments.errors import InvalidPaymentToken, RefundFailed
 from empora_order.payments.provider import ChargeStatus
 from empora_order.payments.test_provider import TestProvider
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture

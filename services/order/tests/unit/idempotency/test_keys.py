@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empora_order.idempotency.keys import fingerprint, idempotency_key_header
 from empora_order.orders.errors import IdempotencyKeyInvalid, IdempotencyKeyMissing
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empora_order.orders.errors import InvalidTransition
 from empora_order.orders.lifecycle import can_transition, ensure_transition
 from empora_order.orders.records import OrderStatus as S

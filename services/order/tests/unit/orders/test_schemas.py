@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from empora_order.orders.records import HistoryEntry, Line, OrderRecord, PaymentRecord
 from empora_order.orders.schemas import CheckoutIn, ShippingAddress, order_out
-from pydantic import ValidationError
 
 ADDRESS = {"name": "A", "line1": "1 Road", "city": "Oslo", "postal_code": "0150", "country": "no"}
 

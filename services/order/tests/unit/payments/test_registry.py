@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empora_order.app import create_app
 from empora_order.payments.errors import UnknownPaymentProvider
 from empora_order.settings import OrderSettings
