@@ -24,6 +24,8 @@ from typing import Any
 
 import aio_pika
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import text
+
 from empora_common.db import create_engine, create_sessionmaker, make_metadata
 from empora_common.messaging.outbox import OutboxRelay, add_event
 from empora_common.messaging.tables import outbox_table
@@ -41,7 +43,6 @@ from empora_notification.emails.rendering import EmailRenderer
 from empora_notification.settings import NotificationSettings
 from empora_notification.sink import MailSink, MailStore
 from empora_notification.sink.server import SinkHandler
-from sqlalchemy import text
 
 TIME_BUDGET = 45.0  # seconds of measuring at most; set-up and clean-up come on top
 PRODUCER_SCHEMA = "bench_order"

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from empora_common.messaging.consumer import Handler, Subscription
-from empora_common.messaging.envelope import Envelope
+from empora_common.messaging.envelope import Envelope, MalformedEvent
 from empora_contracts.events import (
     OrderCancelled,
     OrderPaid,
@@ -48,9 +48,17 @@ Compose = Callable[[Envelope], EmailFor]
 
 
 def _payload(model: type[E], envelope: Envelope) -> E:
-    # A payload that does not fit raises: the message is retried up to the queue's delivery
-    # limit, then the broker dead-letters it to notification.emails.dlq.
+    # A payload that does not fit raises ValidationError: the consumer dead-letters it at once
+    # (notification.emails.dlq); retrying could not make it fit.
     return model.model_validate(envelope.data)
+
+
+def _link(url: str) -> str:
+    """The event's link, or MalformedEvent (dead-lettered) when it is not a web link."""
+    try:
+        return require_web_link(url)
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from exc
 
 
 def _user_id(raw: object) -> uuid.UUID | None:
@@ -87,7 +95,7 @@ class EmailComposer:
             {
                 "email": event.email,
                 "first_name": event.first_name,
-                "verification_url": require_web_link(event.verification_url),
+                "verification_url": _link(event.verification_url),
             },
         )
         return EmailFor(EmailKind.EMAIL_VERIFICATION, event.email, _user_id(event.user_id), content)
@@ -100,7 +108,7 @@ class EmailComposer:
             {
                 "email": event.email,
                 "first_name": event.first_name,
-                "reset_url": require_web_link(event.reset_url),
+                "reset_url": _link(event.reset_url),
             },
         )
         return EmailFor(EmailKind.PASSWORD_RESET, event.email, _user_id(event.user_id), content)
