@@ -11,6 +11,9 @@ from typing import Any
 import aio_pika
 import aiohttp
 import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.testing.infra import (
     AppServer,
@@ -25,8 +28,6 @@ from empora_product.app import create_app
 from empora_product.cache import generation_key
 from empora_product.consumers import QUEUE
 from empora_product.settings import ProductSettings
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent))
 from product_api import Api

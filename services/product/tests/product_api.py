@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
 from empora_common.testing.tokens import TestSigner
 
 PROBLEM = "application/problem+json"

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+
+from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 
 revision: str = "product_0001"
 down_revision: str | None = None

@@ -6,10 +6,10 @@ from typing import Any
 
 import asyncpg
 import orjson
-from empora_common.app import ServiceSpec, create_service_app
-from empora_common.db import plain_database_url
 from fastapi import FastAPI
 
+from empora_common.app import ServiceSpec, create_service_app
+from empora_common.db import plain_database_url
 from empora_product import consumers, models
 from empora_product.cache import CatalogCache
 from empora_product.categories.router import router as categories_router

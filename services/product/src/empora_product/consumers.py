@@ -12,11 +12,11 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from empora_common.errors import EmporaError
 from empora_common.messaging.consumer import Subscription
 from empora_common.messaging.envelope import Envelope
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from empora_product.stock import service as stock_service
 from empora_product.stock.schemas import Line
 

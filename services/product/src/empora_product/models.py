@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+
 from empora_common.db import make_metadata
 from empora_common.messaging.tables import inbox_table, outbox_table
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 
 SCHEMA = "product"
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from empora_common.settings import ServiceSettings
 from pydantic import Field
+
+from empora_common.settings import ServiceSettings
 
 
 class ProductSettings(ServiceSettings):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from empora_common.security import AdminUser
 from fastapi import APIRouter, Depends, Response
 
+from empora_common.security import AdminUser
 from empora_product.categories import service
 from empora_product.categories.schemas import (
     CategoryCreate,

@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from empora_common.errors import ValidationFailed
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_common.errors import ValidationFailed
 from empora_product.cache import mark_catalog_changed
 from empora_product.categories import repository as repo
 from empora_product.categories.errors import (

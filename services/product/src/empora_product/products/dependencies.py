@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from empora_common.security import AdminUser
 from fastapi import Depends
 
+from empora_common.security import AdminUser
 from empora_product.dependencies import CatalogSession
 from empora_product.products import service
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from empora_common.security import InternalCaller
 from fastapi import APIRouter
 
+from empora_common.security import InternalCaller
 from empora_product.dependencies import ReadPool
 from empora_product.products import repository as repo
 from empora_product.products.schemas import LookupIn, LookupOut

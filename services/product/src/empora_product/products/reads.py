@@ -6,8 +6,8 @@ from typing import Any
 
 import asyncpg
 import orjson
-from empora_common.pagination import PageParams
 
+from empora_common.pagination import PageParams
 from empora_product.cache import CatalogCache
 from empora_product.documents import product_document, with_stock
 from empora_product.products import repository as repo

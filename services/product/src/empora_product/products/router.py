@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+
 from empora_common.errors import ValidationFailed
 from empora_common.pagination import Page, Pagination
 from empora_common.responses import OrjsonResponse
 from empora_common.security import AdminUser
-from fastapi import APIRouter, Query, Response
-
 from empora_product.dependencies import Cache, CatalogSession, ReadPool, Settings
 from empora_product.products import reads, service
 from empora_product.products.dependencies import AdminProduct

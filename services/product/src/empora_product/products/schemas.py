@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from empora_common.money import Money
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from empora_common.money import Money
 from empora_product.slugs import SLUG_PATTERN, looks_like_uuid
 
 MAX_PRICE = 10**12

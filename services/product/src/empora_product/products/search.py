@@ -179,9 +179,12 @@ def _filter(query: ListQuery) -> _Filter:
     if query.category:
         slug = arg(query.category, "::text")
         cid = arg(_category_uuid(query.category), "::uuid")
+        # The subtree is a range of materialised paths ("~>=~"/"~<~" compare bytes, as the
+        # text_pattern_ops index does; every path character sorts below "~").
         where.append(
-            "p.category_id IN (SELECT c.id FROM product.category c WHERE starts_with(c.path,"
-            f" (SELECT c2.path FROM product.category c2 WHERE c2.slug = {slug} OR c2.id = {cid})))"
+            "p.category_id = ANY(ARRAY(SELECT c.id FROM product.category c,"
+            f" (SELECT c2.path FROM product.category c2 WHERE c2.slug = {slug} OR c2.id = {cid})"
+            " root WHERE c.path ~>=~ root.path AND c.path ~<~ (root.path || '~')))"
         )
     if query.min_price is not None:
         where.append(f"p.price_amount >= {arg(query.min_price, '::bigint')}")

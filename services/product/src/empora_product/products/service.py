@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from empora_common.errors import ValidationFailed
-from empora_common.messaging.outbox import add_event
-from empora_contracts.events import ProductUpdated
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_common.errors import ValidationFailed
+from empora_common.messaging.outbox import add_event
+from empora_contracts.events import ProductUpdated
 from empora_product.cache import mark_catalog_changed
 from empora_product.documents import product_document, with_stock
 from empora_product.models import outbox

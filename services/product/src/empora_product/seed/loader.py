@@ -9,11 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from empora_common.db import create_engine
 from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from empora_common.db import create_engine
 from empora_product.cache import generation_key
 from empora_product.models import category, product, stock, stock_movement
 from empora_product.seed.catalog import Catalog, CategoryRow, ProductSpec, build_catalog

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from fastapi import APIRouter
+
 from empora_common.db import SessionDep
 from empora_common.responses import OrjsonResponse
 from empora_common.security import InternalCaller
-from fastapi import APIRouter
-
 from empora_product.dependencies import Settings
 from empora_product.stock import service
 from empora_product.stock.schemas import ReservationIn, ReservationOut, ReturnIn, ReturnOut

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from empora_common.pagination import Page, Pagination
-from empora_common.security import AdminUser
 from fastapi import APIRouter
 
+from empora_common.pagination import Page, Pagination
+from empora_common.security import AdminUser
 from empora_product.dependencies import CatalogSession
 from empora_product.documents import rfc3339
 from empora_product.products.dependencies import AdminProduct

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from empora_common.money import Money
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from empora_common.money import Money
 
 MAX_QUANTITY = 1_000_000_000
 

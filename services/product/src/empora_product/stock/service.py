@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
-from empora_common.messaging.outbox import add_event
-from empora_contracts.events import StockChanged
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_common.messaging.outbox import add_event
+from empora_contracts.events import StockChanged
 from empora_product.documents import Row, rfc3339
 from empora_product.models import outbox
 from empora_product.stock import repository as repo

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from empora_product.settings import ProductSettings
 from product_api import Api
 from redis.asyncio import Redis
+
+from empora_product.settings import ProductSettings
 
 
 async def cached_keys(redis: Redis, settings: ProductSettings) -> list[str]:
