@@ -103,7 +103,7 @@ class Platform:
         *,
         key: str | None = None,
         token: str = "tok_visa",
-        via: ServiceProcess | None = None,
+        via: Any = None,
         expected_total: int | None = None,
     ) -> Reply:
         body: dict[str, Any] = {"shipping_address": ADDRESS, "payment": {"token": token}}
