@@ -9,6 +9,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 PYTEST_ARGS ?=
+# One pytest session per test folder: each gets its own migrated database and its own Redis/AMQP
+# prefix, so one service's events and rows never leak into another service's assertions.
+TEST_DIRS ?= $(wildcard packages/*/tests) $(wildcard services/*/tests) tests
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,11 +35,16 @@ down: uv ## Stop what `make run` / `empora up` started
 status: uv ## Show the services and servers with their health
 	$(UV) run --frozen empora status
 
-test: sync ## Run every test (real PostgreSQL, Redis and RabbitMQ), sequentially
-	$(UV) run --frozen pytest -q $(PYTEST_ARGS)
+test: sync ## Run every test (real PostgreSQL, Redis and RabbitMQ), one session per folder
+	@failed=""; for dir in $(TEST_DIRS); do \
+		echo "== pytest $$dir"; \
+		$(UV) run --frozen pytest -q $(PYTEST_ARGS) "$$dir"; rc=$$?; \
+		if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then failed="$$failed $$dir"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED in:$$failed"; exit 1; fi; echo "all tests passed"
 
-test-fast: sync ## Run every test except the slow platform and fault tests
-	$(UV) run --frozen pytest -q -m "not slow" $(PYTEST_ARGS)
+test-fast: ## Every test except the slow platform and fault tests
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
 
 lint: sync ## ruff check, ruff format --check, mypy strict, import-linter
 	$(UV) run --frozen ruff check .
