@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from empora_common.constants import ALL_SERVICES, DEFAULT_PORTS
 from empora_common.paths import repo_root
 

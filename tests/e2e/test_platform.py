@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from empora_common.constants import ALL_SERVICES, SERVICES
 from empora_common.infra import free_port, pid_alive
 from empora_common.paths import repo_root

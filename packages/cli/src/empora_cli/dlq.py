@@ -10,6 +10,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from aiormq.exceptions import ChannelNotFoundEntity
+
 from empora_common.messaging.topology import Names
 
 # The consumer queues of docs/internal-api.md (keep the two in step).

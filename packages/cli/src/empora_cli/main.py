@@ -9,6 +9,15 @@ import time
 from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from empora_cli import dlq as dlq_ops
+from empora_cli import hooks
+from empora_cli import status as status_ops
+from empora_cli.config import PlatformConfig, ensure_secrets
+from empora_cli.console import console, fail, say, warn
+from empora_cli.platform import SeedProgress, run_detached, run_foreground
+from empora_cli.state import RunState
 from empora_common.constants import ALL_SERVICES
 from empora_common.infra import (
     STANDARD_URLS,
@@ -20,15 +29,6 @@ from empora_common.infra import (
     terminate_pid,
     wait_pid_gone,
 )
-from rich.table import Table
-
-from empora_cli import dlq as dlq_ops
-from empora_cli import hooks
-from empora_cli import status as status_ops
-from empora_cli.config import PlatformConfig, ensure_secrets
-from empora_cli.console import console, fail, say, warn
-from empora_cli.platform import SeedProgress, run_detached, run_foreground
-from empora_cli.state import RunState
 
 app = typer.Typer(
     name="empora",

@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from empora_common.constants import ALL_SERVICES, SERVICES
-from empora_common.infra import InfraError, InfraUrls, ensure_infra, mask_url, stop_infra
-
 from empora_cli import hooks
 from empora_cli.config import DEFAULT_ADMIN_EMAIL, PlatformConfig, ensure_secrets
 from empora_cli.console import console, fail, say, warn
@@ -32,6 +29,8 @@ from empora_cli.supervisor import (
     uvicorn_command,
     wait_port,
 )
+from empora_common.constants import ALL_SERVICES, SERVICES
+from empora_common.infra import InfraError, InfraUrls, ensure_infra, mask_url, stop_infra
 
 # Services start in this order; the gateway last, so its first health check finds them.
 START_ORDER: tuple[str, ...] = (*SERVICES, "gateway")

@@ -9,6 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from rich.table import Table
+
+from empora_cli.config import PlatformConfig
+from empora_cli.state import RunState
 from empora_common.constants import ALL_SERVICES
 from empora_common.infra import (
     PROBES,
@@ -19,10 +23,6 @@ from empora_common.infra import (
     recorded_servers,
     recorded_urls,
 )
-from rich.table import Table
-
-from empora_cli.config import PlatformConfig
-from empora_cli.state import RunState
 
 OK_STYLES = {"ok": "green", "up": "green", "degraded": "yellow"}
 

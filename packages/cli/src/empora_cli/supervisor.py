@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from empora_common.infra import proc_start_time
-
 from empora_cli.state import ProcessRecord
+from empora_common.infra import proc_start_time
 
 PR_SET_PDEATHSIG = 1
 

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel
+from typer.testing import CliRunner
+
 from empora_cli import dlq
 from empora_common.messaging.topology import Names, declare_consumer_queue
 from empora_common.testing.infra import TestInfra
-from typer.testing import CliRunner
 
 QUEUE = "notification.emails"
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from empora_cli.config import PlatformConfig
 from empora_cli.platform import Platform, PlatformError, not_ok_services
 from empora_cli.state import RunRecord, RunState

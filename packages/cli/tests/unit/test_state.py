@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from empora_cli.state import ProcessRecord, RunRecord, RunState
 from empora_common.infra import proc_start_time
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from empora_cli.supervisor import Child, port_in_use, stop_all, uvicorn_command, wait_port
-from empora_common.infra import free_port
+from empora_common.infra import free_port, pid_alive, wait_pid_gone
 
 
 class TestPortInUse:
@@ -85,3 +86,26 @@ class TestWaitPort:
             listener.listen()
 
             assert wait_port("127.0.0.1", listener.getsockname()[1], 5, alive=lambda: True)
+
+
+class TestDieWithParent:
+    def test_children_end_when_up_is_killed(self, tmp_path: Path) -> None:
+        script = (
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from empora_cli.supervisor import Child\n"
+            f"child = Child('sleeper', ['sleep', '60'], {{}}, Path({str(tmp_path)!r}) / 's.log',"
+            f" Path({str(tmp_path)!r}))\n"
+            "child.start()\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n"
+        )
+        parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert parent.stdout is not None
+        child_pid = int(parent.stdout.readline())
+        assert pid_alive(child_pid)
+
+        parent.kill()
+        parent.wait()
+
+        assert wait_pid_gone(child_pid, 10)
