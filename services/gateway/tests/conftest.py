@@ -8,11 +8,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
+
 from empora_common.testing.infra import AppServer, TestInfra
 from empora_common.testing.tokens import TestSigner
 from empora_gateway.app import Gateway, create_app
 from empora_gateway.settings import GatewaySettings
-from redis.asyncio import Redis
 
 from .standins import GatewayFactory, PrivateRedis, Upstreams
 

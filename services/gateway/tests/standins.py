@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from empora_common.security import JWKS_PATH
-from empora_common.testing.infra import AppServer, free_port, port_open
-from empora_common.testing.tokens import TestSigner
-from empora_gateway.app import Gateway
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from empora_common.security import JWKS_PATH
+from empora_common.testing.infra import AppServer, free_port, port_open
+from empora_common.testing.tokens import TestSigner
+from empora_gateway.app import Gateway
 
 SERVICES = ("auth", "product", "cart", "order", "notification")
 PREFIX_OF = {

@@ -16,16 +16,17 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import structlog
-from empora_common.errors import EmporaError
-from empora_common.logging import configure_logging, reset_request_id, set_request_id
-from empora_common.middleware import pick_request_id
-from empora_common.security import JWKS_PATH, InvalidToken, Principal, TokenVerifier
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.types import Message, Receive, Scope, Send
 
+from empora_common.errors import EmporaError
+from empora_common.logging import configure_logging, reset_request_id, set_request_id
+from empora_common.middleware import pick_request_id
+from empora_common.security import JWKS_PATH, InvalidToken, Principal, TokenVerifier
 from empora_gateway import routing
+from empora_gateway.accesslog import AccessLog
 from empora_gateway.breaker import CircuitBreaker, RetryBudget
 from empora_gateway.client_ip import ClientAddress
 from empora_gateway.cors import CorsPolicy
@@ -46,10 +47,10 @@ from empora_gateway.openapi import OpenApiMerger
 from empora_gateway.problems import send_problem
 from empora_gateway.proxy import Body, ClientGone, ClientTooSlow, Proxy, StreamedBody
 from empora_gateway.ratelimit import TOKEN_BUCKET_LUA, Bucket, Decision, RateLimiter
+from empora_gateway.redis_pipe import PipelinedRedis
 from empora_gateway.settings import GatewaySettings
 
 log = structlog.get_logger("empora.gateway")
-access_log = structlog.get_logger("empora.access")
 
 VERSION = "0.1.0"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -94,6 +95,7 @@ class Gateway:
         self.max_headers = settings.max_header_bytes
         self.max_limit = settings.max_page_limit
         self.redis: Redis | None = None
+        self.limit_redis: PipelinedRedis | None = None
         self.limiter: RateLimiter | None = None
         self.verifier: TokenVerifier | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -110,6 +112,11 @@ class Gateway:
             cache_seconds=settings.openapi_cache_seconds,
             own_document=self.endpoints.openapi(),
             version=VERSION,
+        )
+        self.access_log = (
+            AccessLog(settings.service_name)
+            if settings.access_log and settings.log_level.upper() in ("DEBUG", "INFO")
+            else None
         )
         self._started = False
 
@@ -142,14 +149,15 @@ class Gateway:
             retry=Retry(NoBackoff(), 1),
             max_connections=1024,
         )
+        self.limit_redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
         self.limiter = RateLimiter(
-            self.redis,
+            self.limit_redis,
             prefix=settings.redis_prefix,
             metrics=self.metrics,
             retry_after_failure=settings.redis_retry_after,
         )
         try:
-            await self.redis.script_load(TOKEN_BUCKET_LUA)
+            await self.limit_redis.execute("SCRIPT", "LOAD", TOKEN_BUCKET_LUA)
         except Exception as exc:  # Redis may be down at start; the limiter fails open
             log.warning("rate_limit_script_not_loaded", error=f"{type(exc).__name__}: {exc}")
         self.verifier = TokenVerifier(
@@ -164,22 +172,26 @@ class Gateway:
 
     async def shutdown(self) -> None:
         """Close the pools."""
+        if self.access_log is not None:
+            self.access_log.flush()
         if self.verifier is not None:
             await self.verifier.close()
         if self.session is not None:
             await self.session.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.limit_redis is not None:
+            await self.limit_redis.close()
         self._started = False
 
     async def self_health(self) -> dict[str, Any]:
         """The gateway's own health: it answers, and whether its Redis does."""
         started = time.perf_counter()
         redis_status = "down"
-        if self.redis is not None:
+        if self.limit_redis is not None:
             try:
                 async with asyncio.timeout(min(1.0, self.settings.health_timeout)):
-                    await self.redis.ping()
+                    await self.limit_redis.execute("PING")
                 redis_status = "ok"
             except TimeoutError:
                 redis_status = "timeout"
@@ -342,9 +354,9 @@ class Gateway:
             self.metrics.observe(
                 method if method in KNOWN_METHODS else "OTHER", route_label, status, elapsed
             )
-            if self.settings.access_log and path not in routing.PROBE_PATHS:
-                access_log.info(
-                    "request",
+            if self.access_log is not None and path not in routing.PROBE_PATHS:
+                self.access_log.log(
+                    request_id=request_id,
                     method=method,
                     path=path,
                     route=route_label,

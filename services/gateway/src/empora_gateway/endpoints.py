@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from empora_common.errors import install_error_handlers
-from empora_common.responses import OrjsonResponse
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from empora_common.errors import install_error_handlers
+from empora_common.responses import OrjsonResponse
 from empora_gateway.docs import DOCS_CSP, DOCS_HTML
 
 if TYPE_CHECKING:

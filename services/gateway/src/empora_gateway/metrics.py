@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from empora_common.metrics import ServiceMetrics
 from prometheus_client import Counter, Gauge, Histogram
+
+from empora_common.metrics import ServiceMetrics
 
 BREAKER_STATES = {"closed": 0, "open": 1, "half_open": 2}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from empora_common.errors import problem_body
 from starlette.types import Send
+
+from empora_common.errors import problem_body
 
 Header = tuple[bytes, bytes]
 

@@ -8,10 +8,9 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
 
 from empora_gateway.metrics import GatewayMetrics
+from empora_gateway.redis_pipe import PipelinedRedis, RedisReplyError
 
 log = structlog.get_logger("empora.gateway.ratelimit")
 
@@ -91,7 +90,7 @@ class RateLimiter:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: PipelinedRedis,
         *,
         prefix: str,
         metrics: GatewayMetrics,
@@ -115,19 +114,21 @@ class RateLimiter:
             self.metrics.rate_limit_fail_open.inc()
             return None
         key = f"{self.prefix}{bucket.name}:{subject}"
+        command = ("EVALSHA", TOKEN_BUCKET_SHA, 1, key, bucket.burst, bucket.refill, 1)
         try:
             try:
-                result = await self.redis.evalsha(
-                    TOKEN_BUCKET_SHA, 1, key, bucket.burst, bucket.refill, 1
-                )
-            except NoScriptError:
+                result = await self.redis.execute(*command)
+            except RedisReplyError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
                 # A restarted or flushed Redis forgot the script: load it once, then retry.
-                await self.redis.script_load(TOKEN_BUCKET_LUA)
-                result = await self.redis.evalsha(
-                    TOKEN_BUCKET_SHA, 1, key, bucket.burst, bucket.refill, 1
-                )
-        except (RedisError, OSError, TimeoutError) as exc:
+                await self.redis.execute("SCRIPT", "LOAD", TOKEN_BUCKET_LUA)
+                result = await self.redis.execute(*command)
+        except (RedisReplyError, OSError, TimeoutError) as exc:
             self._fail_open(exc)
+            return None
+        if not isinstance(result, list) or len(result) != 4:
+            self._fail_open(RedisReplyError(f"unexpected reply {result!r}"))
             return None
         self._down_until = 0.0
         allowed, remaining, retry_ms, reset_ms = (int(v) for v in result)

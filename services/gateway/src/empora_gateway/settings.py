@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from empora_common.settings import ServiceSettings
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
+
+from empora_common.settings import ServiceSettings
 
 
 def _split_list(value: Any) -> Any:

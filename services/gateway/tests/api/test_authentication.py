@@ -15,9 +15,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from redis.asyncio import Redis
+
 from empora_common.security import valid_after_key
 from empora_common.testing.tokens import TestSigner
-from redis.asyncio import Redis
 
 from ..standins import GatewayFactory, Upstreams
 

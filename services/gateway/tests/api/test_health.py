@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+
 from empora_common.testing.infra import free_port
 
 from ..standins import GatewayFactory, Upstreams

@@ -7,6 +7,7 @@ import os
 
 import aiohttp
 import pytest
+
 from empora_common.testing.infra import free_port
 from empora_common.testing.tokens import TestSigner
 

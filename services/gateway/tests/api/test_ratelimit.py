@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import aiohttp
+
 from empora_common.testing.tokens import TestSigner
 
 from ..standins import GatewayFactory, PrivateRedis, Upstreams

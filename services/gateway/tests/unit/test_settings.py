@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from empora_gateway.settings import GatewaySettings
 from pydantic import ValidationError
+
+from empora_gateway.settings import GatewaySettings
 
 
 class TestGatewaySettings:
