@@ -14,7 +14,7 @@ import asyncio
 import io
 import sys
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -86,10 +86,10 @@ class AccessLog:
             return
         data = b"".join(self._lines)
         self._lines.clear()
-        stream = self.stream or sys.stdout
+        stream: IO[Any] = self.stream or sys.stdout
         try:
             if not isinstance(stream, io.TextIOBase):
-                stream.write(data)
+                cast(IO[bytes], stream).write(data)
             elif (binary := getattr(stream, "buffer", None)) is not None:
                 stream.flush()  # anything written through the text layer goes first
                 binary.write(data)
