@@ -27,6 +27,11 @@ DESCRIPTION = (
 )
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """No reset on release: read connections never change session state, and asyncpg's
+    default reset is one more round trip per query."""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb",
@@ -49,6 +54,7 @@ def create_app(settings: ProductSettings | None = None) -> FastAPI:
             min_size=0,
             max_size=settings.db_pool_size,
             init=_init_connection,
+            reset=_keep_session,
             server_settings={
                 "application_name": "empora-product-read",
                 "pg_trgm.word_similarity_threshold": str(settings.search_similarity_threshold),

@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = structlog.get_logger("empora.product.cache")
@@ -59,7 +60,7 @@ class CatalogCache:
         self.entry_prefix = f"{prefix}product:cache:"
         self.outage_backoff = outage_backoff
         self._down_until = 0.0
-        self._script: Any = redis.register_script(_GET_SCRIPT) if redis is not None else None
+        self._script_sha: str | None = None
 
     def _available(self) -> bool:
         return self.enabled and time.monotonic() >= self._down_until
@@ -74,11 +75,23 @@ class CatalogCache:
         if not self._available():
             return None, None
         try:
-            gen, value = await self._script(keys=[self.gen_key], args=[self.entry_prefix, key])
+            gen, value = await self._lookup(key)
         except Exception as exc:
             self._failed("get", exc)
             return None, None
         return value, str(gen)
+
+    async def _lookup(self, key: str) -> Any:
+        assert self.redis is not None
+        if self._script_sha is not None:
+            try:
+                return await self.redis.evalsha(
+                    self._script_sha, 1, self.gen_key, self.entry_prefix, key
+                )
+            except NoScriptError:
+                pass  # Redis restarted or flushed its scripts: load it again
+        self._script_sha = await self.redis.script_load(_GET_SCRIPT)
+        return await self.redis.evalsha(self._script_sha, 1, self.gen_key, self.entry_prefix, key)
 
     async def set(self, generation: str | None, key: str, value: str) -> None:
         """Store an entry under the generation it was read with."""

@@ -1,4 +1,8 @@
-"""Request dependencies of the product service: read pool, cache, catalog unit of work."""
+"""Request dependencies of the product service: read pool, cache, catalog unit of work.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, which costs more
+than the lookup itself on the hot read path.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,27 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.pagination import MAX_LIMIT, PageParams, page_params
 from empora_product.cache import CatalogCache, catalog_changed
 from empora_product.settings import ProductSettings
 
 
-def get_read_pool(request: Request) -> asyncpg.Pool:
+async def get_read_pool(request: Request) -> asyncpg.Pool:
     """The asyncpg pool that serves public catalog reads (no ORM on the hot path)."""
     pool: asyncpg.Pool = request.state.read_pool
     return pool
 
 
-def get_cache(request: Request) -> CatalogCache:
+async def get_cache(request: Request) -> CatalogCache:
     """The catalog cache."""
     cache: CatalogCache = request.state.catalog_cache
     return cache
 
 
-def get_settings(request: Request) -> ProductSettings:
+async def get_settings(request: Request) -> ProductSettings:
     """The service's settings."""
     settings: ProductSettings = request.state.settings
     return settings
@@ -46,6 +51,15 @@ async def catalog_unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             await cache.invalidate()
 
 
+async def pagination(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 20,
+) -> PageParams:
+    """``?page&limit`` (the shared rules), resolved without a thread hop."""
+    return page_params(page, limit)
+
+
+Pagination = Annotated[PageParams, Depends(pagination)]
 ReadPool = Annotated[asyncpg.Pool, Depends(get_read_pool)]
 Cache = Annotated[CatalogCache, Depends(get_cache)]
 Settings = Annotated[ProductSettings, Depends(get_settings)]

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from empora_common.errors import ValidationFailed
-from empora_common.pagination import Page, Pagination
+from empora_common.pagination import Page
 from empora_common.responses import OrjsonResponse
 from empora_common.security import AdminUser
-from empora_product.dependencies import Cache, CatalogSession, ReadPool, Settings
+from empora_product.dependencies import Cache, CatalogSession, Pagination, ReadPool, Settings
 from empora_product.products import reads, service
 from empora_product.products.dependencies import AdminProduct
 from empora_product.products.schemas import ProductCreate, ProductOut, ProductUpdate

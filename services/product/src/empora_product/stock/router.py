@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from empora_common.pagination import Page, Pagination
+from empora_common.pagination import Page
 from empora_common.security import AdminUser
-from empora_product.dependencies import CatalogSession
+from empora_product.dependencies import CatalogSession, Pagination
 from empora_product.documents import rfc3339
 from empora_product.products.dependencies import AdminProduct
 from empora_product.stock import repository as repo
