@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import jwt
 
 from empora_auth.keys.material import SigningKey
 from empora_auth.settings import AuthSettings
-from empora_auth.users.models import User
 
 # Session id: the refresh-token family the token was issued from (change-password keeps it).
 SESSION_CLAIM = "sid"
 
 
+class TokenSubject(Protocol):
+    """What a token says about its user (an account row or its login view)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def email_verified(self) -> bool: ...
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def valid_after(self) -> int: ...
+
+
 def access_claims(
-    user: User, *, settings: AuthSettings, issued_at: int, family_id: uuid.UUID
+    user: TokenSubject, *, settings: AuthSettings, issued_at: int, family_id: uuid.UUID
 ) -> dict[str, Any]:
     """The claims of an access token for ``user``."""
     return {

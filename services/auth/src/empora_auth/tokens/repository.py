@@ -10,10 +10,20 @@ from typing import cast
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from empora_auth.orm import driver_connection
 from empora_auth.tokens.models import RefreshFamily, RefreshToken
 
 _family = cast("Table", RefreshFamily.__table__)
 _token = cast("Table", RefreshToken.__table__)
+
+# One round trip for a login's family and first token (foreign keys are checked at the end
+# of the statement, when the family row exists).
+_START_FAMILY_SQL = (
+    f"WITH family AS (INSERT INTO {_family.fullname} (id, user_id, created_at, expires_at)"
+    " VALUES ($1, $2, $3, $4) RETURNING id)"
+    f" INSERT INTO {_token.fullname} (id, family_id, token_hash, created_at)"
+    " SELECT $5, family.id, $6, $3 FROM family"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +35,22 @@ class ClaimedToken:
     user_id: uuid.UUID
     expires_at: datetime
     revoked_at: datetime | None
+
+
+async def start_family(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    token_hash: bytes,
+    now: datetime,
+    expires_at: datetime,
+) -> uuid.UUID:
+    """A new family (one per login) with its first token, in one statement."""
+    family_id = uuid.uuid4()
+    await (await driver_connection(session)).execute(
+        _START_FAMILY_SQL, family_id, user_id, now, expires_at, uuid.uuid4(), token_hash
+    )
+    return family_id
 
 
 async def create_family(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from empora_auth.runtime import AuthRuntime
 from empora_auth.tokens import access
 from empora_auth.tokens import repository as token_repository
+from empora_auth.tokens.access import TokenSubject
 from empora_auth.tokens.errors import InvalidCredentials, InvalidRefreshToken
 from empora_auth.tokens.schemas import TokenPair
 from empora_auth.users import repository as user_repository
@@ -40,7 +41,9 @@ def hash_token(raw: str) -> bytes:
     return hashlib.sha256(raw.encode("utf-8")).digest()
 
 
-async def _issue_access_token(runtime: AuthRuntime, user: User, family_id: uuid.UUID) -> str:
+async def _issue_access_token(
+    runtime: AuthRuntime, user: TokenSubject, family_id: uuid.UUID
+) -> str:
     wait = int(user.valid_after or 0) - time.time()
     if wait > 0:
         await asyncio.sleep(min(wait, _MAX_VALID_AFTER_WAIT))
@@ -52,18 +55,18 @@ async def _issue_access_token(runtime: AuthRuntime, user: User, family_id: uuid.
     return access.encode(claims, key)
 
 
-async def start_session(session: AsyncSession, runtime: AuthRuntime, user: User) -> TokenPair:
+async def start_session(
+    session: AsyncSession, runtime: AuthRuntime, user: TokenSubject
+) -> TokenPair:
     """A new refresh-token family for ``user`` and the first token pair."""
     now = datetime.now(UTC)
-    family_id = await token_repository.create_family(
+    raw, digest = new_refresh_token()
+    family_id = await token_repository.start_family(
         session,
         user_id=user.id,
+        token_hash=digest,
         now=now,
         expires_at=now + timedelta(seconds=runtime.settings.refresh_token_ttl),
-    )
-    raw, digest = new_refresh_token()
-    await token_repository.add_token(
-        session, family_id=family_id, token_hash=digest, parent_id=None, now=now
     )
     return TokenPair(
         access_token=await _issue_access_token(runtime, user, family_id),
@@ -78,7 +81,7 @@ async def login(
     """Check the credentials and start a session; one 401 for every kind of failure."""
     email = normalize_email(email)
     allowance = await runtime.throttle.check_login(email, client_ip)
-    user = await user_repository.get_by_email(session, email)
+    user = await user_repository.credentials(session, email)
     # An unknown account costs a verification against a dummy hash: same answer, same time.
     matches = await runtime.hasher.verify(user.password_hash if user else None, password)
     if user is None or not matches or not user.is_active:
@@ -87,7 +90,8 @@ async def login(
     if allowance.account_failures:
         await runtime.throttle.clear_account(email)
     if runtime.hasher.needs_rehash(user.password_hash):
-        user.password_hash = await runtime.hasher.hash(password)
+        new_hash = await runtime.hasher.hash(password)
+        await user_repository.set_password_hash(session, user.id, new_hash)
         log.info("password_rehashed", user_id=str(user.id))
     return await start_session(session, runtime, user)
 

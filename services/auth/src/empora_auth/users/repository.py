@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_auth.orm import driver_connection
 from empora_auth.users.models import User
 from empora_common.pagination import PageParams
+
+_CREDENTIALS_SQL = (
+    "SELECT id, email, password_hash, roles, email_verified, is_active, valid_after"
+    f" FROM {cast(Table, User.__table__).fullname} WHERE email = $1 AND deleted_at IS NULL"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a login needs to know about an account."""
+
+    id: uuid.UUID
+    email: str
+    password_hash: str
+    roles: list[str]
+    email_verified: bool
+    is_active: bool
+    valid_after: int
+
+
+async def credentials(session: AsyncSession, email: str) -> Credentials | None:
+    """The login view of a live account by normalised email (the login hot path)."""
+    row = await (await driver_connection(session)).fetchrow(_CREDENTIALS_SQL, email)
+    return Credentials(**dict(row)) if row is not None else None
+
+
+async def set_password_hash(session: AsyncSession, user_id: uuid.UUID, password_hash: str) -> None:
+    """Replace an account's password hash (a rehash on login)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
