@@ -40,6 +40,19 @@ from empora_order.payments.models import payment
 TZ = DateTime(timezone=True)
 
 
+def relaxed_durability() -> Any:
+    """Commit this transaction without waiting for the WAL flush (``SET LOCAL
+    synchronous_commit = off`` as an expression, so it costs no statement).
+
+    Only for steps a server crash may lose without harm: the claim and the pricing of a
+    pending order. Money never depends on them alone: the provider's capture and the end of the
+    order commit synchronously, and a synchronous commit flushes every earlier WAL record, so
+    a capture is never durable while the order it belongs to is not. A lost claim leaves a
+    reservation nobody holds (it expires) and a client without an answer (it retries).
+    """
+    return func.set_config("synchronous_commit", "off", True)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
     """A response kept for Idempotency-Key replays."""
@@ -175,6 +188,7 @@ async def claim(
     stmt = select(
         select(func.count()).select_from(k).scalar_subquery().label("claimed"),
         declines.label("declines"),
+        relaxed_durability(),
     )
     if ctes:
         stmt = stmt.add_cte(*ctes)
@@ -397,7 +411,7 @@ async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime)
     assert rec.payment is not None
     pay = payment_update_if(o, rec.payment.id, {"amount": rec.total, "updated_at": now})
     ev = outbox_insert_from(o, "ev", events.ORDER_CREATED, events.created(rec))
-    stmt = select(o.c.id, notify()).add_cte(lines, pay, ev)
+    stmt = select(o.c.id, notify(), relaxed_durability()).add_cte(lines, pay, ev)
     return (await session.execute(stmt)).first() is not None
 
 
