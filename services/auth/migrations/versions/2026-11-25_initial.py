@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from empora_common.messaging.tables import create_messaging_tables, drop_messaging_tables
 
 revision: str = "2026_11_25_initial"
 down_revision: str | None = None

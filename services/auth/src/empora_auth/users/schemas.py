@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -11,7 +12,6 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
 )
@@ -31,7 +31,32 @@ def _blank_to_none(value: str | None) -> str | None:
     return value or None
 
 
-Email = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(normalize_email)]
+# RFC 5322 dot-atom local part and LDH domain labels: syntax only, no DNS. Unlike
+# email-validator this accepts special-use domains (.local, .test, localhost), which a local
+# deployment uses (its admin is admin@empora.local by default).
+_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _email_address(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or len(local) > 64 or not _LOCAL_PART.match(local):
+        raise ValueError("value is not a valid email address")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise ValueError("value is not a valid email address") from exc
+    if not all(_DOMAIN_LABEL.match(label) for label in ascii_domain.split(".")):
+        raise ValueError("value is not a valid email address")
+    return normalize_email(f"{local}@{ascii_domain}")
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(_strip),
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_email_address),
+]
 NameText = Annotated[str, BeforeValidator(_strip), Field(max_length=100)]
 Name = Annotated[NameText | None, AfterValidator(_blank_to_none)]
 PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]

@@ -48,6 +48,11 @@ class TestRegister:
         assert reply.status == 201
         assert reply.body["email"] == email
 
+    async def test_accepts_addresses_on_local_development_domains(self, api: Api) -> None:
+        email = f"dev-{uuid.uuid4().hex[:8]}@empora.local"
+        reply = await api.register(email)
+        assert reply.status == 201 and reply.body["email"] == email
+
     async def test_never_returns_the_password_or_its_hash(self, api: Api, db: Database) -> None:
         reply = await api.register()
         row = (
