@@ -284,25 +284,6 @@ async def store_response(
     )
 
 
-async def store_key_response(
-    session: AsyncSession, user_id: uuid.UUID, key: str, response: StoredResponse, now: datetime
-) -> None:
-    """Keep a response for a key that drives no order (e.g. the cart guard's 409)."""
-    await session.execute(
-        insert(idempotency_key)
-        .values(
-            user_id=user_id,
-            key=key,
-            fingerprint="",
-            response_status=response.status,
-            response_body=response.body,
-            created_at=now,
-            completed_at=now,
-        )
-        .on_conflict_do_nothing()
-    )
-
-
 async def take_lease(
     session: AsyncSession, order_id: uuid.UUID, now: datetime, until: datetime
 ) -> bool:
