@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 
 # Without a terminal rich assumes 80 columns; logs and CI read better wider.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 
 
 def say(message: str) -> None:
