@@ -363,3 +363,33 @@ class TestStalledRefund:
         assert statuses == ["succeeded"]
         assert captured == 0
         assert "order.cancelled" in await events_of(engine, order_id)
+
+
+class TestOrderNumbers:
+    async def test_a_colliding_number_is_drawn_again(
+        self,
+        checkout_service: CheckoutService,
+        api: Api,
+        stocked: tuple[Buyer, str],
+        products: ProductStandIn,
+        carts: CartStandIn,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        first_buyer, pid = stocked
+        first = await checkout_service.place(
+            principal(first_buyer), "n1", CheckoutIn.model_validate(BODY), "fp"
+        )
+        taken = first.body["number"]
+        draws = iter([taken, "EMP-20261125-FRESH2"])
+        monkeypatch.setattr(
+            "empora_order.checkout.service.generate_order_number", lambda _now=None: next(draws)
+        )
+        second_buyer = api.buyer()
+        carts.put(second_buyer.id, pid, 1)
+
+        second = await checkout_service.place(
+            principal(second_buyer), "n2", CheckoutIn.model_validate(BODY), "fp"
+        )
+
+        assert (first.status, second.status) == (201, 201)
+        assert second.body["number"] == "EMP-20261125-FRESH2"

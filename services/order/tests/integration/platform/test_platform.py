@@ -12,6 +12,7 @@ import contextlib
 import uuid
 from typing import Any
 
+import pytest
 from order_platform_kit import Platform
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -23,6 +24,8 @@ from empora_product.app import create_app as create_product_app
 from empora_product.settings import ProductSettings
 
 PROBLEM = "https://empora.dev/problems/"
+
+pytestmark = pytest.mark.slow
 
 
 async def eventually(check, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
