@@ -124,6 +124,14 @@ class RotationResult:
     already_scheduled: bool
     deleted: int
 
+    def __str__(self) -> str:
+        when = self.signs_from.isoformat(timespec="seconds")
+        head = "a rotation was already scheduled: " if self.already_scheduled else ""
+        return (
+            f"{head}key {self.signing_kid} signs from {when}, replacing {self.retiring_kid};"
+            f" next key {self.next_kid} published; {self.deleted} expired key(s) deleted"
+        )
+
 
 def _retention(settings: AuthSettings) -> timedelta:
     return timedelta(seconds=settings.access_token_ttl + settings.key_retention_grace)

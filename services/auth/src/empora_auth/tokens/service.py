@@ -20,7 +20,7 @@ from empora_auth.tokens.errors import InvalidCredentials, InvalidRefreshToken
 from empora_auth.tokens.schemas import TokenPair
 from empora_auth.users import repository as user_repository
 from empora_auth.users.models import User
-from empora_common.identifiers import normalize_email
+from empora_auth.users.schemas import canonical_email
 
 log = structlog.get_logger("empora.auth.tokens")
 
@@ -79,7 +79,7 @@ async def login(
     session: AsyncSession, runtime: AuthRuntime, *, email: str, password: str, client_ip: str
 ) -> TokenPair:
     """Check the credentials and start a session; one 401 for every kind of failure."""
-    email = normalize_email(email)
+    email = canonical_email(email)
     allowance = await runtime.throttle.check_login(email, client_ip)
     user = await user_repository.credentials(session, email)
     # An unknown account costs a verification against a dummy hash: same answer, same time.

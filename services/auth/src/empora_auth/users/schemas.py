@@ -51,6 +51,14 @@ def _email_address(value: str) -> str:
     return normalize_email(f"{local}@{ascii_domain}")
 
 
+def canonical_email(value: str) -> str:
+    """The stored form of an address; a malformed one is only trimmed and lower-cased."""
+    try:
+        return _email_address(value.strip())
+    except ValueError:
+        return normalize_email(value)
+
+
 Email = Annotated[
     str,
     BeforeValidator(_strip),

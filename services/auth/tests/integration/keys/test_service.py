@@ -130,6 +130,7 @@ class TestRotate:
         published = [k["kid"] for k in ring.jwks()["keys"]]
         assert published[0] == before
         assert {result.signing_kid, result.next_kid} <= set(published)
+        assert f"key {result.signing_kid} signs from" in str(result)
 
     async def test_signs_with_the_promoted_key_once_its_time_comes(
         self, engine: AsyncEngine, key_settings: Callable[..., AuthSettings]

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from empora_auth.users.schemas import AdminUserPatch, Email, ProfilePatch, RegisterIn
+from empora_auth.users.schemas import (
+    AdminUserPatch,
+    Email,
+    ProfilePatch,
+    RegisterIn,
+    canonical_email,
+)
 
 EMAIL = TypeAdapter(Email)
 
@@ -37,6 +43,14 @@ class TestEmail:
     def test_refuses_malformed_addresses(self, raw: str) -> None:
         with pytest.raises(ValidationError):
             EMAIL.validate_python(raw)
+
+
+class TestCanonicalEmail:
+    def test_matches_the_stored_form_of_an_international_domain(self) -> None:
+        assert canonical_email(" Kim@Bücher.de") == "kim@xn--bcher-kva.de"
+
+    def test_only_trims_and_lowers_a_malformed_address(self) -> None:
+        assert canonical_email("  Not An Email ") == "not an email"
 
 
 class TestRegisterIn:
