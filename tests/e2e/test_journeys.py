@@ -413,7 +413,7 @@ class TestShoppingJourney:
         )
         assert status == 200 and cancelled["status"] == "cancelled"
         assert cancelled["payment"]["status"] == "refunded"
-        status, _, again = await call(
+        status, _, _ = await call(
             http, "POST", f"{gw}/api/orders/{order['id']}/cancel", token=user["access_token"]
         )
         assert status == 409
