@@ -335,13 +335,12 @@ class Platform:
             )
         except InfraError as exc:
             raise PlatformError(str(exc)) from exc
-        for kind, url in zip(
-            ("PostgreSQL", "Redis", "RabbitMQ"),
-            (self.infra.database_url, self.infra.redis_url, self.infra.amqp_url),
-            strict=True,
+        for label, kind, url in (
+            ("PostgreSQL", "postgres", self.infra.database_url),
+            ("Redis", "redis", self.infra.redis_url),
+            ("RabbitMQ", "rabbitmq", self.infra.amqp_url),
         ):
-            source = self.infra.sources.get(kind.lower().replace("postgresql", "postgres"))
-            say(f"  {kind}: {mask_url(url)} ({source})")
+            say(f"  {label}: {mask_url(url)} ({self.infra.sources.get(kind)})")
         secrets = ensure_secrets(self.config)
         env = self.service_env(self.infra, secrets)
         # The in-process hooks build their settings from the environment.
