@@ -52,9 +52,30 @@ class TestVerify:
         stored = await hasher.hash("caf\u00e9 harbor lantern")  # precomposed é
         assert await hasher.verify(stored, "cafe\u0301 harbor lantern")  # e + combining accent
 
-    async def test_runs_hashes_in_parallel_off_the_event_loop(self, hasher: PasswordHasher) -> None:
+    async def test_hashes_concurrent_passwords_independently(self, hasher: PasswordHasher) -> None:
         results = await asyncio.gather(*(hasher.hash(f"password-{i}-xyz") for i in range(6)))
         assert len(set(results)) == 6
+        assert all([await hasher.verify(h, f"password-{i}-xyz") for i, h in enumerate(results)])
+
+    async def test_leaves_the_event_loop_free_while_hashing(self) -> None:
+        owasp = PasswordHasher(memory_cost=19_456, time_cost=2, parallelism=1, workers=1)
+        ticks, hashing = 0, True
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while hashing:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        try:
+            await owasp.hash("violet harbor lantern")
+        finally:
+            hashing = False
+            await task
+            owasp.close()
+        # Had the hash run on the loop's thread, the ticker could not have run meanwhile.
+        assert ticks > 10
 
 
 class TestNeedsRehash:
