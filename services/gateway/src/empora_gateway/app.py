@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+from os import urandom
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -55,6 +57,7 @@ log = structlog.get_logger("empora.gateway")
 VERSION = "0.1.0"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_LIMIT_VALUE = re.compile(r"\s*\+?[0-9]{1,9}\s*")
 
 
 class Gateway:
@@ -94,6 +97,7 @@ class Gateway:
         self.max_body = settings.max_body_bytes
         self.max_headers = settings.max_header_bytes
         self.max_limit = settings.max_page_limit
+        self.rate_limits_on = settings.rate_limit_enabled
         self.redis: Redis | None = None
         self.limit_redis: PipelinedRedis | None = None
         self.limiter: RateLimiter | None = None
@@ -265,9 +269,17 @@ class Gateway:
                 preflight_method = value
             elif name == b"access-control-request-headers":
                 preflight_headers = value
-            forward.append((name.decode("latin-1"), value.decode("latin-1")))
+            try:
+                # aiohttp writes header values as UTF-8: decode so that they go out unchanged.
+                text = value.decode()
+            except UnicodeDecodeError:
+                text = value.decode("latin-1")
+            forward.append((name.decode("latin-1"), text))
 
-        request_id = pick_request_id(request_id_raw)
+        # A fresh id is 128 random bits in hex, like pick_request_id's (without a UUID object).
+        request_id = (
+            pick_request_id(request_id_raw) if request_id_raw is not None else urandom(16).hex()
+        )
         token = set_request_id(request_id)
         method: str = scope["method"]
         path: str = scope["path"]
@@ -303,12 +315,12 @@ class Gateway:
                     close=True,
                 )
                 return
+            if routing.is_suspicious(path, scope.get("raw_path")):
+                status = await self._not_found(send, method, path, extra)
+                return
             if method == "OPTIONS" and origin is not None and preflight_method is not None:
                 status = await self._preflight(send, origin, path, extra)
                 route_label = "preflight"
-                return
-            if routing.is_suspicious(path, scope.get("raw_path")):
-                status = await self._not_found(send, method, path, extra)
                 return
             target = routing.resolve(path)
             if target is None:
@@ -477,7 +489,7 @@ class Gateway:
         is_checkout = method == "POST" and path == routing.CHECKOUT_PATH
         settings = self.settings
 
-        if not is_checkout:
+        if not is_checkout and self.rate_limits_on:
             decision = await self._limit(self.default_bucket, client_ip)
             if decision is not None:
                 extra.extend(decision.headers())
@@ -488,7 +500,11 @@ class Gateway:
         if authorization is not None and settings.verify_tokens:
             try:
                 principal = await self._authenticate(authorization)
-            except EmporaError as exc:
+            except Exception as exc:
+                if not isinstance(exc, EmporaError):
+                    # Whatever a token contains, its sender gets a 401, never a 500.
+                    log.warning("token_check_failed", error=type(exc).__name__)
+                    exc = InvalidToken("The token could not be verified")
                 self.metrics.tokens_rejected.inc()
                 await send_problem(
                     send,
@@ -632,7 +648,7 @@ class Gateway:
         for key, value in parse_qsl(query.decode("ascii"), keep_blank_values=True):
             if key != "limit":
                 continue
-            if not value.strip().lstrip("+").isdigit():
+            if _LIMIT_VALUE.fullmatch(value) is None:
                 return "limit must be an integer"
             number = int(value)
             if number < 1 or number > self.max_limit:

@@ -75,6 +75,14 @@ class GatewayMetrics(ServiceMetrics):
             registry=self.registry,
         )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._upstream_children: dict[str, Any] = {}
+
+    def observe_upstream(self, upstream: str, seconds: float) -> None:
+        """Record how long an upstream took to answer (child cached per upstream)."""
+        child = self._upstream_children.get(upstream)
+        if child is None:
+            child = self._upstream_children[upstream] = self.upstream_latency.labels(upstream)
+        child.observe(seconds)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one finished request (children cached per method/route/status)."""

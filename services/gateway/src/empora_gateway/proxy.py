@@ -198,7 +198,7 @@ class Proxy:
                     instance=instance,
                 )
                 return status
-            self.metrics.upstream_latency.labels(service).observe(time.perf_counter() - started)
+            self.metrics.observe_upstream(service, time.perf_counter() - started)
             status = resp.status
             if status >= 500:
                 breaker.record_failure()

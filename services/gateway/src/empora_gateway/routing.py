@@ -85,18 +85,18 @@ def is_suspicious(path: str, raw_path: bytes | None) -> bool:
     return False
 
 
+OWN_TARGET = Target("", own=True)
+_TARGETS: dict[str, Target] = {segment: Target(service) for segment, service in PREFIXES.items()}
+
+
 def resolve(path: str) -> Target | None:
     """The target for a (decoded) path, or None when nothing serves it."""
     if path in OWN_PATHS:
-        return Target("", own=True)
+        return OWN_TARGET
     if not path.startswith("/api/"):
         return None
     end = path.find("/", 5)
-    segment = path[5:] if end == -1 else path[5:end]
-    service = PREFIXES.get(segment)
-    if service is None:
-        return None
-    return Target(service)
+    return _TARGETS.get(path[5:] if end == -1 else path[5:end])
 
 
 def is_checkout_like(method: str, path: str) -> bool:
