@@ -195,6 +195,11 @@ async def _handle_empora_error(request: Request, exc: Exception) -> ProblemRespo
 
 async def _handle_validation(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
+    from empora_common.security import auth_error_first
+
+    first = await auth_error_first(request)
+    if first is not None:
+        return await _handle_empora_error(request, first)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return problem_response(

@@ -266,3 +266,43 @@ OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 VerifiedUser = Annotated[Principal, Depends(verified_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]
 InternalCaller = Depends(require_internal)
+
+
+_GUARDS = {current_user: 0, verified_user: 1, admin_user: 2}
+_route_guard_cache: dict[int, int | None] = {}
+
+
+def _strictest_guard(dependant: Any) -> int | None:
+    found: int | None = _GUARDS.get(getattr(dependant, "call", None))  # type: ignore[arg-type]
+    for sub in getattr(dependant, "dependencies", ()):
+        level = _strictest_guard(sub)
+        if level is not None and (found is None or level > found):
+            found = level
+    return found
+
+
+async def auth_error_first(request: Request) -> EmporaError | None:
+    """The 401/403 a request deserves before its body is judged (400/422 come after them).
+
+    FastAPI parses and validates the body before it runs the route's dependencies, so without
+    this a request with a malformed body and no token would get 400 instead of 401.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    key = id(route)
+    if key not in _route_guard_cache:
+        _route_guard_cache[key] = _strictest_guard(dependant)
+    level = _route_guard_cache[key]
+    if level is None:
+        return None
+    try:
+        user = await current_user(request)
+        if level == 1:
+            await verified_user(user)
+        elif level == 2:
+            await admin_user(user)
+    except EmporaError as exc:
+        return exc
+    return None

@@ -124,3 +124,25 @@ class TestHealthAndMetrics:
         async with aiohttp.ClientSession() as s, s.get(server.url + "/metrics") as r:
             text = await r.text()
         assert 'route="/health/live"' in text and "http_request_duration_seconds" in text
+
+
+class TestErrorPrecedence:
+    async def test_malformed_body_without_token_is_401(self, server: AppServer) -> None:
+        status, _, body = await call(
+            server,
+            "POST",
+            "/api/things",
+            data=b'{"name": ',
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 401 and body["status"] == 401
+
+    async def test_invalid_body_with_bad_token_is_401(self, server: AppServer) -> None:
+        status, _, _ = await call(
+            server,
+            "POST",
+            "/api/things",
+            json={"nam": 1},
+            headers={"Authorization": "Bearer not-a-token"},
+        )
+        assert status == 401
