@@ -13,14 +13,12 @@ import contextlib
 import re
 import time
 from os import urandom
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import aiohttp
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from starlette.types import Message, Receive, Scope, Send
 
 from empora_common.errors import EmporaError
@@ -50,6 +48,7 @@ from empora_gateway.problems import send_problem
 from empora_gateway.proxy import Body, ClientGone, ClientTooSlow, Proxy, StreamedBody
 from empora_gateway.ratelimit import TOKEN_BUCKET_LUA, Bucket, Decision, RateLimiter
 from empora_gateway.redis_pipe import PipelinedRedis
+from empora_gateway.revocation import RevocationReader
 from empora_gateway.settings import GatewaySettings
 
 log = structlog.get_logger("empora.gateway")
@@ -98,8 +97,7 @@ class Gateway:
         self.max_headers = settings.max_header_bytes
         self.max_limit = settings.max_page_limit
         self.rate_limits_on = settings.rate_limit_enabled
-        self.redis: Redis | None = None
-        self.limit_redis: PipelinedRedis | None = None
+        self.redis: PipelinedRedis | None = None
         self.limiter: RateLimiter | None = None
         self.verifier: TokenVerifier | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -146,29 +144,26 @@ class Gateway:
         self.proxy.session = self.session
         self.health.session = self.session
         self.openapi.session = self.session
-        self.redis = Redis.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_timeout,
-            socket_connect_timeout=settings.redis_timeout,
-            retry=Retry(NoBackoff(), 1),
-            max_connections=1024,
-        )
-        self.limit_redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
+        self.redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
         self.limiter = RateLimiter(
-            self.limit_redis,
+            self.redis,
             prefix=settings.redis_prefix,
             metrics=self.metrics,
             retry_after_failure=settings.redis_retry_after,
         )
         try:
-            await self.limit_redis.execute("SCRIPT", "LOAD", TOKEN_BUCKET_LUA)
+            await self.redis.execute("SCRIPT", "LOAD", TOKEN_BUCKET_LUA)
         except Exception as exc:  # Redis may be down at start; the limiter fails open
             log.warning("rate_limit_script_not_loaded", error=f"{type(exc).__name__}: {exc}")
         self.verifier = TokenVerifier(
             jwks_url=settings.auth_url.rstrip("/") + JWKS_PATH,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
-            redis=self.redis,
+            # Duck-typed: the verifier only calls ``get`` (see revocation.py).
+            redis=cast(
+                Redis,
+                RevocationReader(self.redis, retry_after=settings.redis_retry_after),
+            ),
             redis_prefix=settings.redis_prefix,
         )
         self._started = True
@@ -183,19 +178,17 @@ class Gateway:
         if self.session is not None:
             await self.session.close()
         if self.redis is not None:
-            await self.redis.aclose()
-        if self.limit_redis is not None:
-            await self.limit_redis.close()
+            await self.redis.close()
         self._started = False
 
     async def self_health(self) -> dict[str, Any]:
         """The gateway's own health: it answers, and whether its Redis does."""
         started = time.perf_counter()
         redis_status = "down"
-        if self.limit_redis is not None:
+        if self.redis is not None:
             try:
                 async with asyncio.timeout(min(1.0, self.settings.health_timeout)):
-                    await self.limit_redis.execute("PING")
+                    await self.redis.execute("PING")
                 redis_status = "ok"
             except TimeoutError:
                 redis_status = "timeout"
