@@ -13,13 +13,13 @@ from sqlalchemy import (
     Integer,
     Text,
     Uuid,
+    column,
     delete,
     exists,
     func,
     literal,
     select,
     update,
-    values,
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -356,20 +356,36 @@ async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime)
         .returning(order.c.id)
         .cte("o")
     )
-    rows = values(
-        order_line.c.position,
-        order_line.c.product_id,
-        order_line.c.sku,
-        order_line.c.name,
-        order_line.c.unit_price,
-        order_line.c.quantity,
-        order_line.c.line_total,
-        name="v",
-    ).data(
-        [
-            (i, ln.product_id, ln.sku, ln.name, ln.unit_price, ln.quantity, ln.line_total)
-            for i, ln in enumerate(rec.lines)
-        ]
+    # The lines travel as one JSONB parameter, so the statement is the same for any number of
+    # lines and SQLAlchemy compiles it once.
+    rows = (
+        func.jsonb_to_recordset(
+            literal(
+                [
+                    {
+                        "position": i,
+                        "product_id": str(ln.product_id),
+                        "sku": ln.sku,
+                        "name": ln.name,
+                        "unit_price": ln.unit_price,
+                        "quantity": ln.quantity,
+                        "line_total": ln.line_total,
+                    }
+                    for i, ln in enumerate(rec.lines)
+                ],
+                JSONB,
+            )
+        )
+        .table_valued(
+            column("position", Integer),
+            column("product_id", Uuid),
+            column("sku", Text),
+            column("name", Text),
+            column("unit_price", BigInteger),
+            column("quantity", Integer),
+            column("line_total", BigInteger),
+        )
+        .render_derived(name="v", with_types=True)
     )
     lines = (
         sa_insert(order_line)
