@@ -92,13 +92,15 @@ def migrate(database_url: str, on_service: Callable[[str], None] | None = None) 
 
 
 def missing_services() -> list[str]:
-    """Services whose ``empora_<name>.app`` module does not exist yet."""
+    """Modules ``up`` runs that cannot be found: each service's app, and the SMTP sink."""
+    modules = [f"empora_{service}.app" for service in ALL_SERVICES]
+    modules.append("empora_notification.sink")
     missing = []
-    for service in ALL_SERVICES:
+    for module in modules:
         try:
-            spec = importlib.util.find_spec(f"empora_{service}.app")
+            spec = importlib.util.find_spec(module)
         except (ImportError, ValueError):
             spec = None
         if spec is None:
-            missing.append(service)
+            missing.append(module)
     return missing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -133,13 +132,13 @@ class Platform:
             warn(f"stopped {line}, left running by an earlier `empora up` that crashed")
 
     def check_services_exist(self) -> None:
-        """Every service must have its app module."""
+        """Every service must have its app module (and notification its SMTP sink)."""
         missing = hooks.missing_services()
         if missing:
             raise PlatformError(
-                "these services have no app module yet: "
-                + ", ".join(f"empora_{s}.app" for s in missing)
-                + " (run `uv sync` if the checkout is complete)"
+                "these modules are missing: "
+                + ", ".join(missing)
+                + " (run `uv sync --frozen` in a complete checkout)"
             )
 
     def wanted_ports(self) -> dict[str, int]:
@@ -234,7 +233,10 @@ class Platform:
         if self.config.smtp_host is not None:
             say(f"email goes to {self.config.smtp_host}:{self.config.smtp_port}")
             return
-        args = [
+        cmd = [
+            sys.executable,
+            "-m",
+            "empora_notification.sink",
             "--host",
             "127.0.0.1",
             "--smtp-port",
@@ -242,20 +244,6 @@ class Platform:
             "--http-port",
             str(self.config.sink_http_port),
         ]
-        if importlib.util.find_spec("empora_notification.sink") is not None:
-            cmd = [sys.executable, "-m", "empora_notification.sink", *args]
-        else:
-            warn("empora_notification.sink does not exist yet: using a sink that keeps nothing")
-            cmd = [
-                sys.executable,
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                f"127.0.0.1:{self.config.sink_port}",
-                "-c",
-                "aiosmtpd.handlers.Sink",
-            ]
         child = Child(
             "smtp-sink",
             cmd,

@@ -40,3 +40,8 @@ class TestLoad:
             assert "empora_common.paths.no_such_hook does not exist" in str(exc)
         else:
             raise AssertionError("expected HookUnavailable")
+
+
+class TestMissingServices:
+    def test_every_service_app_and_the_sink_exist(self) -> None:
+        assert hooks.missing_services() == []
