@@ -131,8 +131,8 @@ def upgrade() -> None:
     op.create_table(
         "stock",
         sa.Column("product_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("on_hand", sa.Integer, server_default="0", nullable=False),
-        sa.Column("reserved", sa.Integer, server_default="0", nullable=False),
+        sa.Column("on_hand", sa.BigInteger, server_default="0", nullable=False),
+        sa.Column("reserved", sa.BigInteger, server_default="0", nullable=False),
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
@@ -156,11 +156,11 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger, sa.Identity(), nullable=False),
         sa.Column("product_id", UUID(as_uuid=True), nullable=False),
         sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("delta", sa.Integer, nullable=False),
+        sa.Column("delta", sa.BigInteger, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("reference", sa.Text),
-        sa.Column("on_hand_after", sa.Integer, nullable=False),
-        sa.Column("reserved_after", sa.Integer, nullable=False),
+        sa.Column("on_hand_after", sa.BigInteger, nullable=False),
+        sa.Column("reserved_after", sa.BigInteger, nullable=False),
         sa.Column("actor_id", UUID(as_uuid=True)),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False

@@ -68,8 +68,9 @@ stock = sa.Table(
         sa.ForeignKey("product.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    sa.Column("on_hand", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("reserved", sa.Integer, nullable=False, server_default="0"),
+    # BIGINT: repeated large deliveries can never overflow.
+    sa.Column("on_hand", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reserved", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     # The last line of defence: no code path can oversell or make stock negative.
     sa.CheckConstraint("reserved >= 0", name="reserved_not_negative"),
@@ -88,11 +89,11 @@ stock_movement = sa.Table(
     ),
     # initial | set | adjustment | commit | return
     sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Column("delta", sa.BigInteger, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("reference", sa.Text),
-    sa.Column("on_hand_after", sa.Integer, nullable=False),
-    sa.Column("reserved_after", sa.Integer, nullable=False),
+    sa.Column("on_hand_after", sa.BigInteger, nullable=False),
+    sa.Column("reserved_after", sa.BigInteger, nullable=False),
     sa.Column("actor_id", UUID(as_uuid=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Index("ix_stock_movement_product_id_id", "product_id", "id"),

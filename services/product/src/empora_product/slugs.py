@@ -43,6 +43,11 @@ def with_suffix(base: str, taken: set[str]) -> str:
         n += 1
 
 
+def findable(value: str) -> bool:
+    """Whether a path segment can name anything at all (PostgreSQL text holds no NUL)."""
+    return "\x00" not in value
+
+
 def parse_uuid(value: str) -> uuid.UUID | None:
     """The UUID in a path segment, or None when it is a slug."""
     try:

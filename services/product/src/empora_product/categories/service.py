@@ -20,7 +20,7 @@ from empora_product.categories.errors import (
 )
 from empora_product.categories.schemas import CategoryCreate, CategoryUpdate
 from empora_product.documents import Row, rfc3339
-from empora_product.slugs import parse_uuid, slugify, with_suffix
+from empora_product.slugs import findable, parse_uuid, slugify, with_suffix
 
 
 def _node(row: Row) -> dict[str, Any]:
@@ -60,6 +60,8 @@ async def tree(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def _get(session: AsyncSession, id_or_slug: str) -> Row:
+    if not findable(id_or_slug):
+        raise CategoryNotFound(f"No category {id_or_slug!r}")
     row = await repo.find(session, parse_uuid(id_or_slug), id_or_slug)
     if row is None:
         raise CategoryNotFound(f"No category {id_or_slug}")

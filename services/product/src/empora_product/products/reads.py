@@ -13,7 +13,7 @@ from empora_product.documents import product_document, with_stock
 from empora_product.products import repository as repo
 from empora_product.products.errors import ProductNotFound
 from empora_product.products.search import ListQuery
-from empora_product.slugs import parse_uuid
+from empora_product.slugs import findable, parse_uuid
 
 
 def _page(items: list[dict[str, Any]], params: PageParams, total: int) -> bytes:
@@ -52,6 +52,8 @@ async def list_page(
 
 async def detail(pool: asyncpg.Pool, cache: CatalogCache, id_or_slug: str) -> bytes:
     """One product by id or slug as JSON bytes; 404 when unknown."""
+    if not findable(id_or_slug):
+        raise ProductNotFound(f"No product {id_or_slug!r}")
     key = f"product:{id_or_slug}"
     cached, generation = await cache.get(key)
     if cached is not None:

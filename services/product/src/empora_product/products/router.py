@@ -13,7 +13,7 @@ from empora_common.security import AdminUser
 from empora_product.dependencies import Cache, CatalogSession, Pagination, ReadPool, Settings
 from empora_product.products import reads, service
 from empora_product.products.dependencies import AdminProduct
-from empora_product.products.schemas import ProductCreate, ProductOut, ProductUpdate
+from empora_product.products.schemas import MAX_PRICE, ProductCreate, ProductOut, ProductUpdate
 from empora_product.products.search import ListQuery, Sort
 
 router = APIRouter(prefix="/api/products", tags=["products"])
@@ -30,8 +30,8 @@ async def list_products(
     category: Annotated[
         str | None, Query(max_length=200, description="category id or slug (with descendants)")
     ] = None,
-    min_price: Annotated[int | None, Query(ge=0, description="minor units")] = None,
-    max_price: Annotated[int | None, Query(ge=0, description="minor units")] = None,
+    min_price: Annotated[int | None, Query(ge=0, le=MAX_PRICE, description="minor units")] = None,
+    max_price: Annotated[int | None, Query(ge=0, le=MAX_PRICE, description="minor units")] = None,
     in_stock: bool | None = None,
     sort: Sort | None = None,
 ) -> Response:
@@ -40,6 +40,9 @@ async def list_products(
         raise ValidationFailed(
             errors=[{"field": "min_price", "message": "min_price exceeds max_price"}]
         )
+    for name, value in (("q", q), ("category", category)):
+        if value is not None and "\x00" in value:
+            raise ValidationFailed(errors=[{"field": name, "message": "must not contain NUL"}])
     query = ListQuery(
         q=(q or "").strip() or None,
         category=(category or "").strip() or None,

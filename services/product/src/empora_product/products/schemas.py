@@ -22,6 +22,13 @@ from empora_product.slugs import SLUG_PATTERN, looks_like_uuid
 MAX_PRICE = 10**12
 
 
+def no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters: refuse them as invalid input."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
@@ -53,11 +60,21 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN),
     AfterValidator(_check_slug),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
-ImageUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_check_url)]
-AttributeKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-AttributeValue = Annotated[str, StringConstraints(max_length=500)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(no_nul),
+]
+Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
+ImageUrl = Annotated[
+    str, StringConstraints(max_length=2048), AfterValidator(no_nul), AfterValidator(_check_url)
+]
+AttributeKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(no_nul),
+]
+AttributeValue = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_nul)]
 
 
 class PriceIn(BaseModel):

@@ -18,7 +18,7 @@ from empora_product.models import outbox
 from empora_product.products import repository as repo
 from empora_product.products.errors import ProductNotFound, SkuTaken, SlugTaken
 from empora_product.products.schemas import PriceIn, ProductCreate, ProductUpdate
-from empora_product.slugs import parse_uuid, slugify, with_suffix
+from empora_product.slugs import findable, parse_uuid, slugify, with_suffix
 from empora_product.stock import repository as stock_repo
 from empora_product.stock import service as stock_service
 
@@ -115,6 +115,8 @@ async def create(
 
 
 async def _locked(session: AsyncSession, id_or_slug: str) -> Any:
+    if not findable(id_or_slug):
+        raise ProductNotFound(f"No product {id_or_slug!r}")
     row = await repo.get_for_update(session, parse_uuid(id_or_slug), id_or_slug)
     if row is None:
         raise ProductNotFound(f"No product {id_or_slug}")

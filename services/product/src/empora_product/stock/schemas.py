@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from empora_common.money import Money
+from empora_product.products.schemas import no_nul
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -35,8 +36,14 @@ class StockAdjustment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    reference: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+        AfterValidator(no_nul),
+    ]
+    reference: Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)] | None = (
+        None
+    )
 
 
 class StockMovementOut(BaseModel):

@@ -1,0 +1,51 @@
+"""Input a client can send that must never become a 500."""
+
+from __future__ import annotations
+
+import uuid
+
+from product_api import Api
+
+
+class TestHostileInput:
+    async def test_nul_characters_are_refused_or_not_found(self, api: Api) -> None:
+        await api.create_product("NUL-1", stock=1)
+        for params in ({"q": "a\x00b"}, {"category": "x\x00"}):
+            reply = await api.get("/api/products", params=params)
+            assert reply.status in (200, 422), (params, reply.status)
+        assert (await api.get("/api/products/a%00b")).status == 404
+        for body in (
+            {"sku": "NUL-2", "name": "a\x00b", "price": 1},
+            {"sku": "NUL-2", "name": "n", "price": 1, "description": "\x00"},
+            {"sku": "NUL-2", "name": "n", "price": 1, "attributes": {"k": "\x00"}},
+            {"sku": "NUL-2", "name": "n", "price": 1, "attributes": {"\x00": "v"}},
+            {"sku": "NUL-2", "name": "n", "price": 1, "images": ["https://x.example/\x00"]},
+        ):
+            reply = await api.post("/api/products", json=body, headers=api.admin)
+            assert reply.status == 422, (body, reply.status)
+        reply = await api.post("/api/categories", json={"name": "a\x00"}, headers=api.admin)
+        assert reply.status == 422
+
+    async def test_out_of_range_numbers_are_validation_errors(self, api: Api) -> None:
+        for params in ({"min_price": 2**70}, {"max_price": 2**64}, {"page": 2**40}):
+            assert (await api.get("/api/products", params=params)).status == 422
+
+    async def test_stock_cannot_overflow(self, api: Api) -> None:
+        product = await api.create_product("BIG-1")
+        path = f"/api/products/{product['id']}/stock"
+        assert (
+            await api.put(path, json={"quantity": 1_000_000_000}, headers=api.admin)
+        ).status == 200
+        for _ in range(3):
+            reply = await api.post(
+                f"{path}/adjustments",
+                json={"delta": 1_000_000_000, "reason": "big delivery"},
+                headers=api.admin,
+            )
+            assert reply.status in (200, 409, 422), reply.body
+
+    async def test_a_reservation_for_an_unknown_product_with_a_weird_id(self, api: Api) -> None:
+        reply = await api.post(
+            f"/internal/reservations/{uuid.uuid4()}/commit", headers=api.internal
+        )
+        assert reply.status == 404
