@@ -71,6 +71,11 @@ class CircuitBreaker:
         self._probe_in_flight = True
         return True
 
+    @property
+    def probing(self) -> bool:
+        """True while a half-open probe is out (right after ``allow``: it is the caller's)."""
+        return self._state is BreakerState.HALF_OPEN and self._probe_in_flight
+
     def record_success(self) -> None:
         """An attempt got a non-5xx answer."""
         self.failures = 0

@@ -133,8 +133,6 @@ class Proxy:
         instance: str,
     ) -> int:
         """Proxy one request; returns the status the client got (0 if it went away)."""
-        session = self.session
-        assert session is not None, "the gateway has not started"
         breaker = self.breakers[service]
         if not breaker.allow():
             self.metrics.breaker_rejected.labels(service).inc()
@@ -148,6 +146,43 @@ class Proxy:
                 instance=instance,
             )
             return 503
+        probe = breaker.probing
+        try:
+            return await self._attempts(
+                send,
+                breaker=breaker,
+                service=service,
+                method=method,
+                url=url,
+                headers=headers,
+                body=body,
+                timeout=timeout,
+                extra=extra,
+                instance=instance,
+            )
+        except BaseException:
+            # Cancelled or failed without a verdict: free the probe or the circuit would stay
+            # half-open with nobody ever allowed to probe it again.
+            if probe:
+                breaker.release_probe()
+            raise
+
+    async def _attempts(
+        self,
+        send: Send,
+        *,
+        breaker: CircuitBreaker,
+        service: str,
+        method: str,
+        url: str,
+        headers: list[tuple[str, str]],
+        body: Body,
+        timeout: float,
+        extra: list[Header],
+        instance: str,
+    ) -> int:
+        session = self.session
+        assert session is not None, "the gateway has not started"
         self.budget.deposit()
         idempotent = method in IDEMPOTENT_METHODS
         target = URL(url, encoded=True)

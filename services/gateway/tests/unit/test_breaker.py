@@ -101,3 +101,15 @@ class TestRetryBudget:
         for _ in range(100):
             budget.deposit()
         assert [budget.withdraw() for _ in range(4)] == [True, True, True, False]
+
+
+class TestProbing:
+    def test_only_a_claimed_half_open_probe_is_probing(self) -> None:
+        breaker = _breaker(open_seconds=0.01)
+        assert breaker.allow() and not breaker.probing
+        for _ in range(5):
+            breaker.record_failure()
+        time.sleep(0.02)
+        assert not breaker.probing
+        assert breaker.allow()
+        assert breaker.probing
