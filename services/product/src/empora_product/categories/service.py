@@ -176,5 +176,9 @@ async def delete(session: AsyncSession, id_or_slug: str) -> None:
         raise CategoryNotEmpty("Move or delete its subcategories first")
     if await repo.has_products(session, row["id"]):
         raise CategoryNotEmpty("Move its products to another category first")
-    await repo.delete(session, row["id"])
+    try:
+        async with session.begin_nested():
+            await repo.delete(session, row["id"])
+    except IntegrityError as exc:  # a product was put in it meanwhile
+        raise CategoryNotEmpty("Move its products to another category first") from exc
     mark_catalog_changed(session)

@@ -114,9 +114,15 @@ async def insert_product(session: AsyncSession, values: dict[str, Any]) -> RowMa
 async def get_for_update(
     session: AsyncSession, product_id: uuid.UUID | None, slug: str
 ) -> RowMapping | None:
-    """A product row, locked for this transaction."""
+    """A product row, locked for this transaction.
+
+    ``FOR NO KEY UPDATE``: it still lets stock movements and other rows referencing the product
+    take their foreign-key share lock, so an admin edit never deadlocks with a checkout.
+    """
     where = product.c.id == product_id if product_id is not None else product.c.slug == slug
-    result = await session.execute(sa.select(*_RETURNING).where(where).with_for_update())
+    result = await session.execute(
+        sa.select(*_RETURNING).where(where).with_for_update(key_share=True)
+    )
     return result.mappings().first()
 
 
