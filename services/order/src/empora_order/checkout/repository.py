@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Integer,
     Text,
     Uuid,
+    bindparam,
     column,
     delete,
     exists,
@@ -26,15 +28,12 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CTE
 
+from empora_common.logging import current_request_id
+from empora_order.database import outbox
 from empora_order.idempotency.models import idempotency_key
-from empora_order.orders.models import order, order_line
+from empora_order.orders.models import order, order_line, status_history
 from empora_order.orders.records import OrderRecord, OrderStatus, PaymentStatus
-from empora_order.orders.repository import (
-    history_insert_from,
-    notify,
-    outbox_insert_from,
-    payment_update_if,
-)
+from empora_order.orders.repository import notify
 from empora_order.payments.models import payment
 
 TZ = DateTime(timezone=True)
@@ -78,49 +77,89 @@ class KeyState:
     lease_expires_at: datetime | None
 
 
-def _declines(user_id: uuid.UUID, since: datetime) -> Any:
+def _p(name: str, type_: Any) -> Any:
+    return bindparam(name, type_=type_)
+
+
+def _outbox_insert(source: CTE, name: str) -> CTE:
+    """An outbox row (parameters ``ev_*``) written only when ``source`` returned a row."""
+    return (
+        sa_insert(outbox)
+        .from_select(
+            ["id", "event_type", "version", "aggregate_id", "correlation_id", "data"],
+            select(
+                _p("ev_id", Uuid),
+                _p("ev_type", Text),
+                literal(1, Integer),
+                _p("ev_aggregate", Text),
+                _p("ev_correlation", Text),
+                _p("ev_data", JSONB),
+            ).select_from(source),
+        )
+        .returning(outbox.c.seq)
+        .cte(name)
+    )
+
+
+def _event_params(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ev_id": uuid.uuid4(),
+        "ev_type": event_type,
+        "ev_aggregate": str(data["order_id"]),
+        "ev_correlation": current_request_id(),
+        "ev_data": data,
+    }
+
+
+def _history_insert(source: CTE, name: str) -> CTE:
+    """A status-history row (parameters ``h_*``) for the order id ``source`` returned."""
+    return (
+        sa_insert(status_history)
+        .from_select(
+            ["order_id", "status", "note", "actor", "at"],
+            select(
+                source.c.id,
+                _p("h_status", Text),
+                _p("h_note", Text),
+                _p("h_actor", Text),
+                _p("h_at", TZ),
+            ),
+        )
+        .returning(status_history.c.id)
+        .cte(name)
+    )
+
+
+def _declines() -> Any:
     return (
         select(func.count())
         .select_from(payment)
         .where(
-            payment.c.user_id == user_id,
+            payment.c.user_id == _p("user_id", Uuid),
             payment.c.status == PaymentStatus.DECLINED,
-            payment.c.created_at > since,
+            payment.c.created_at > _p("decline_since", TZ),
         )
         .scalar_subquery()
     )
 
 
-async def claim(
-    session: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-    new_order: OrderRecord | None,
-    lease_until: datetime | None,
-    response: StoredResponse | None,
-    decline_since: datetime,
-    decline_limit: int,
-) -> ClaimResult:
-    """Claim an Idempotency-Key and, in the same statement, write the pending order, its
-    payment attempt and first history row. Nothing is written when the key exists or the
-    card-testing guard trips; a second order of the same cart version violates the cart guard.
-    """
-    declines = _declines(user_id, decline_since)
+# Statements are built once (with bind parameters) and reused: building a CTE statement costs
+# about as much CPU as everything else a checkout does in this process.
+@functools.cache
+def _claim_statement(with_order: bool) -> Any:
+    declines = _declines()
     key_row = select(
-        literal(user_id, Uuid),
-        literal(key, Text),
-        literal(fingerprint, Text),
-        literal(new_order.id if new_order else None, Uuid),
-        literal(response.status if response else None, Integer),
-        literal(response.body if response else None, JSONB),
-        literal(now, TZ),
-        literal(now if response else None, TZ),
+        _p("user_id", Uuid),
+        _p("key", Text),
+        _p("fingerprint", Text),
+        _p("order_id", Uuid),
+        _p("response_status", Integer),
+        _p("response_body", JSONB),
+        _p("now", TZ),
+        _p("completed_at", TZ),
     )
-    if new_order is not None:
-        key_row = key_row.where(declines <= decline_limit)
+    if with_order:
+        key_row = key_row.where(declines <= _p("decline_limit", Integer))
     k = (
         insert(idempotency_key)
         .from_select(
@@ -140,64 +179,14 @@ async def claim(
         .returning(idempotency_key.c.user_id)
         .cte("k")
     )
-    ctes: list[CTE] = []
-    if new_order is not None:
-        o = _insert_order(new_order, k, lease_until)
-        pay = new_order.payment
-        assert pay is not None
-        p = (
-            sa_insert(payment)
-            .from_select(
-                [
-                    "id",
-                    "order_id",
-                    "user_id",
-                    "attempt",
-                    "idempotency_key",
-                    "provider",
-                    "token",
-                    "amount",
-                    "currency",
-                    "status",
-                    "created_at",
-                    "updated_at",
-                ],
-                select(
-                    literal(pay.id, Uuid),
-                    o.c.id,
-                    literal(new_order.user_id, Uuid),
-                    literal(pay.attempt, Integer),
-                    literal(pay.idempotency_key, Text),
-                    literal(pay.provider, Text),
-                    literal(pay.token, Text),
-                    literal(pay.amount, BigInteger),
-                    literal(pay.currency, Text),
-                    literal(pay.status, Text),
-                    literal(now, TZ),
-                    literal(now, TZ),
-                ),
-            )
-            .returning(payment.c.id)
-            .cte("p")
-        )
-        first = new_order.history[0]
-        h = history_insert_from(
-            o, "h", status=first.status, note=first.note, actor=first.actor, at=first.at
-        )
-        ctes = [o, p, h]
     stmt = select(
         select(func.count()).select_from(k).scalar_subquery().label("claimed"),
         declines.label("declines"),
         relaxed_durability(),
     )
-    if ctes:
-        stmt = stmt.add_cte(*ctes)
-    row = (await session.execute(stmt)).one()
-    return ClaimResult(claimed=row.claimed > 0, declines=int(row.declines))
-
-
-def _insert_order(rec: OrderRecord, source: CTE, lease_until: datetime | None) -> CTE:
-    return (
+    if not with_order:
+        return stmt
+    o = (
         sa_insert(order)
         .from_select(
             [
@@ -217,25 +206,119 @@ def _insert_order(rec: OrderRecord, source: CTE, lease_until: datetime | None) -
                 "updated_at",
             ],
             select(
-                literal(rec.id, Uuid),
-                literal(rec.number, Text),
-                literal(rec.user_id, Uuid),
-                literal(rec.customer_email, Text),
-                literal(rec.status, Text),
-                literal(rec.cart_id, Uuid),
-                literal(rec.cart_version, BigInteger),
-                literal(rec.reservation_id, Uuid),
-                literal(rec.requested_items, JSONB),
-                literal(rec.currency, Text),
-                literal(rec.shipping_address, JSONB),
-                literal(lease_until, TZ),
-                literal(rec.created_at, TZ),
-                literal(rec.updated_at, TZ),
-            ).select_from(source),
+                _p("order_id", Uuid),
+                _p("number", Text),
+                _p("user_id", Uuid),
+                _p("customer_email", Text),
+                literal(OrderStatus.PENDING.value, Text),
+                _p("cart_id", Uuid),
+                _p("cart_version", BigInteger),
+                _p("reservation_id", Uuid),
+                _p("requested_items", JSONB),
+                _p("currency", Text),
+                _p("shipping_address", JSONB),
+                _p("lease_until", TZ),
+                _p("now", TZ),
+                _p("now", TZ),
+            ).select_from(k),
         )
         .returning(order.c.id)
         .cte("o")
     )
+    p = (
+        sa_insert(payment)
+        .from_select(
+            [
+                "id",
+                "order_id",
+                "user_id",
+                "attempt",
+                "idempotency_key",
+                "provider",
+                "token",
+                "amount",
+                "currency",
+                "status",
+                "created_at",
+                "updated_at",
+            ],
+            select(
+                _p("payment_id", Uuid),
+                o.c.id,
+                _p("user_id", Uuid),
+                _p("attempt", Integer),
+                _p("payment_key", Text),
+                _p("provider", Text),
+                _p("token", Text),
+                literal(0, BigInteger),
+                _p("currency", Text),
+                literal(PaymentStatus.PENDING.value, Text),
+                _p("now", TZ),
+                _p("now", TZ),
+            ),
+        )
+        .returning(payment.c.id)
+        .cte("p")
+    )
+    return stmt.add_cte(o, p, _history_insert(o, "h"))
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    new_order: OrderRecord | None,
+    lease_until: datetime | None,
+    response: StoredResponse | None,
+    decline_since: datetime,
+    decline_limit: int,
+) -> ClaimResult:
+    """Claim an Idempotency-Key and, in the same statement, write the pending order, its
+    payment attempt and first history row. Nothing is written when the key exists or the
+    card-testing guard trips; a second order of the same cart version violates the cart guard.
+    """
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "order_id": new_order.id if new_order else None,
+        "response_status": response.status if response else None,
+        "response_body": response.body if response else None,
+        "now": now,
+        "completed_at": now if response else None,
+        "decline_since": decline_since,
+    }
+    if new_order is not None:
+        pay = new_order.payment
+        first = new_order.history[0]
+        assert pay is not None
+        params.update(
+            decline_limit=decline_limit,
+            number=new_order.number,
+            customer_email=new_order.customer_email,
+            cart_id=new_order.cart_id,
+            cart_version=new_order.cart_version,
+            reservation_id=new_order.reservation_id,
+            requested_items=new_order.requested_items,
+            currency=new_order.currency,
+            shipping_address=new_order.shipping_address,
+            lease_until=lease_until,
+            payment_id=pay.id,
+            attempt=pay.attempt,
+            payment_key=pay.idempotency_key,
+            provider=pay.provider,
+            token=pay.token,
+            h_status=first.status,
+            h_note=first.note,
+            h_actor=first.actor,
+            h_at=first.at,
+        )
+    stmt = _claim_statement(new_order is not None)
+    row = (await session.execute(stmt, params)).one()
+    return ClaimResult(claimed=row.claimed > 0, declines=int(row.declines))
 
 
 async def key_state(session: AsyncSession, user_id: uuid.UUID, key: str) -> KeyState | None:
@@ -334,48 +417,28 @@ async def claim_expired(
     return [r.id for r in rows]
 
 
-async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime) -> bool:
-    """Write the lines as reserved, the totals, the attempt's amount and ``order.created``;
-    False when the order was priced already (a resumed checkout)."""
-    from empora_order.orders import events
-
+@functools.cache
+def _pricing_statement() -> Any:
     o = (
         update(order)
         .where(
-            order.c.id == rec.id,
+            order.c.id == _p("p_order_id", Uuid),
             order.c.status == OrderStatus.PENDING,
             order.c.priced_at.is_(None),
         )
         .values(
-            subtotal=rec.subtotal,
-            shipping=rec.shipping,
-            total=rec.total,
-            priced_at=now,
-            updated_at=now,
+            subtotal=_p("p_subtotal", BigInteger),
+            shipping=_p("p_shipping", BigInteger),
+            total=_p("p_total", BigInteger),
+            priced_at=_p("p_now", TZ),
+            updated_at=_p("p_now", TZ),
         )
         .returning(order.c.id)
         .cte("o")
     )
-    # The lines travel as one JSONB parameter, so the statement is the same for any number of
-    # lines and SQLAlchemy compiles it once.
+    # The lines travel as one JSONB parameter, whatever their number.
     rows = (
-        func.jsonb_to_recordset(
-            literal(
-                [
-                    {
-                        "position": i,
-                        "product_id": str(ln.product_id),
-                        "sku": ln.sku,
-                        "name": ln.name,
-                        "unit_price": ln.unit_price,
-                        "quantity": ln.quantity,
-                        "line_total": ln.line_total,
-                    }
-                    for i, ln in enumerate(rec.lines)
-                ],
-                JSONB,
-            )
-        )
+        func.jsonb_to_recordset(_p("p_lines", JSONB))
         .table_valued(
             column("position", Integer),
             column("product_id", Uuid),
@@ -405,13 +468,46 @@ async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime)
         .returning(order_line.c.position)
         .cte("l")
     )
-    assert rec.payment is not None
-    pay = payment_update_if(o, rec.payment.id, {"amount": rec.total, "updated_at": now})
-    ev = outbox_insert_from(o, "ev", events.ORDER_CREATED, events.created(rec))
+    pay = (
+        update(payment)
+        .where(payment.c.id == _p("p_payment_id", Uuid), exists(select(o.c.id)))
+        .values(amount=_p("p_total", BigInteger), updated_at=_p("p_now", TZ))
+        .returning(payment.c.id)
+        .cte("pay")
+    )
     # No NOTIFY here: the relay wakes once for the order's end (whose event follows at once)
     # and takes order.created with it, instead of waking twice per checkout.
-    stmt = select(o.c.id, relaxed_durability()).add_cte(lines, pay, ev)
-    return (await session.execute(stmt)).first() is not None
+    return select(o.c.id, relaxed_durability()).add_cte(lines, pay, _outbox_insert(o, "ev"))
+
+
+async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime) -> bool:
+    """Write the lines as reserved, the totals, the attempt's amount and ``order.created``;
+    False when the order was priced already (a resumed checkout)."""
+    from empora_order.orders import events
+
+    assert rec.payment is not None
+    params = {
+        "p_order_id": rec.id,
+        "p_subtotal": rec.subtotal,
+        "p_shipping": rec.shipping,
+        "p_total": rec.total,
+        "p_now": now,
+        "p_payment_id": rec.payment.id,
+        "p_lines": [
+            {
+                "position": i,
+                "product_id": str(ln.product_id),
+                "sku": ln.sku,
+                "name": ln.name,
+                "unit_price": ln.unit_price,
+                "quantity": ln.quantity,
+                "line_total": ln.line_total,
+            }
+            for i, ln in enumerate(rec.lines)
+        ],
+        **_event_params(events.ORDER_CREATED, events.created(rec)),
+    }
+    return (await session.execute(_pricing_statement(), params)).first() is not None
 
 
 async def abandon(
@@ -438,6 +534,60 @@ async def abandon(
     await session.execute(select(func.count()).select_from(gone).add_cte(kept))
 
 
+@functools.cache
+def _finish_statement() -> Any:
+    o = (
+        update(order)
+        .where(order.c.id == _p("f_order_id", Uuid), order.c.status == OrderStatus.PENDING)
+        .values(status=_p("f_status", Text), lease_expires_at=None, updated_at=_p("f_now", TZ))
+        .returning(order.c.id)
+        .cte("o")
+    )
+    pay = (
+        update(payment)
+        .where(payment.c.id == _p("f_payment_id", Uuid), exists(select(o.c.id)))
+        .values(
+            status=_p("f_pay_status", Text),
+            reference=_p("f_reference", Text),
+            amount=_p("f_amount", BigInteger),
+            decline_code=_p("f_decline_code", Text),
+            captured_at=_p("f_captured_at", TZ),
+            updated_at=_p("f_now", TZ),
+        )
+        .returning(payment.c.id)
+        .cte("pay")
+    )
+    key = (
+        update(idempotency_key)
+        .where(
+            idempotency_key.c.order_id == _p("f_order_id", Uuid),
+            idempotency_key.c.response_status.is_(None),
+            exists(select(o.c.id)),
+        )
+        .values(
+            response_status=_p("f_response_status", Integer),
+            response_body=_p("f_response_body", JSONB),
+            completed_at=_p("f_now", TZ),
+        )
+        .returning(idempotency_key.c.key)
+        .cte("key")
+    )
+    return select(o.c.id, notify()).add_cte(
+        pay, _history_insert(o, "h"), _outbox_insert(o, "ev"), key
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """What the end of a pending order writes on its payment attempt."""
+
+    status: str
+    reference: str | None
+    amount: int
+    decline_code: str | None = None
+    captured_at: datetime | None = None
+
+
 async def finish(
     session: AsyncSession,
     rec: OrderRecord,
@@ -446,36 +596,32 @@ async def finish(
     note: str,
     actor: str,
     now: datetime,
-    payment_values: dict[str, Any],
+    payment_outcome: PaymentOutcome,
     event: tuple[str, dict[str, Any]],
     response: StoredResponse,
 ) -> bool:
     """End a pending order (paid or payment_failed): order, attempt, history, outbox event
     and the key's response in one statement; False when someone else ended it first."""
-    o = (
-        update(order)
-        .where(order.c.id == rec.id, order.c.status == OrderStatus.PENDING)
-        .values(status=status, lease_expires_at=None, updated_at=now)
-        .returning(order.c.id)
-        .cte("o")
-    )
     assert rec.payment is not None
-    pay = payment_update_if(o, rec.payment.id, {**payment_values, "updated_at": now})
-    hist = history_insert_from(o, "h", status=status, note=note, actor=actor, at=now)
-    ev = outbox_insert_from(o, "ev", event[0], event[1])
-    key = (
-        update(idempotency_key)
-        .where(
-            idempotency_key.c.order_id == rec.id,
-            idempotency_key.c.response_status.is_(None),
-            exists(select(o.c.id)),
-        )
-        .values(response_status=response.status, response_body=response.body, completed_at=now)
-        .returning(idempotency_key.c.key)
-        .cte("key")
-    )
-    stmt = select(o.c.id, notify()).add_cte(pay, hist, ev, key)
-    return (await session.execute(stmt)).first() is not None
+    params = {
+        "f_order_id": rec.id,
+        "f_status": status.value,
+        "f_now": now,
+        "f_payment_id": rec.payment.id,
+        "f_pay_status": payment_outcome.status,
+        "f_reference": payment_outcome.reference,
+        "f_amount": payment_outcome.amount,
+        "f_decline_code": payment_outcome.decline_code,
+        "f_captured_at": payment_outcome.captured_at,
+        "f_response_status": response.status,
+        "f_response_body": response.body,
+        "h_status": status.value,
+        "h_note": note,
+        "h_actor": actor,
+        "h_at": now,
+        **_event_params(*event),
+    }
+    return (await session.execute(_finish_statement(), params)).first() is not None
 
 
 async def oldest_decline(

@@ -30,7 +30,7 @@ from empora_common.identifiers import generate_order_number
 from empora_common.security import Principal
 from empora_order.checkout import repository as repo
 from empora_order.checkout.clients import CartClient, CartView, ProductClient, Reservation
-from empora_order.checkout.repository import StoredResponse
+from empora_order.checkout.repository import PaymentOutcome, StoredResponse
 from empora_order.orders import events
 from empora_order.orders import repository as orders_repo
 from empora_order.orders.errors import (
@@ -444,12 +444,12 @@ class CheckoutService:
                 rec,
                 OrderStatus.PAID,
                 rec.history[-1],
-                {
-                    "status": PaymentStatus.CAPTURED,
-                    "reference": charge.reference,
-                    "amount": charge.amount,
-                    "captured_at": now,
-                },
+                PaymentOutcome(
+                    status=PaymentStatus.CAPTURED,
+                    reference=charge.reference,
+                    amount=charge.amount,
+                    captured_at=now,
+                ),
                 (events.ORDER_PAID, events.paid(rec)),
                 StoredResponse(201, body),
             )
@@ -471,7 +471,12 @@ class CheckoutService:
             rec,
             OrderStatus.PAYMENT_FAILED,
             rec.history[-1],
-            {"status": pay.status, "reference": charge.reference, "decline_code": code},
+            PaymentOutcome(
+                status=pay.status,
+                reference=charge.reference,
+                amount=pay.amount,
+                decline_code=code,
+            ),
             (events.ORDER_PAYMENT_FAILED, events.payment_failed(rec, code)),
             StoredResponse(402, body),
         )
@@ -485,7 +490,7 @@ class CheckoutService:
         rec: OrderRecord,
         status: OrderStatus,
         entry: HistoryEntry,
-        payment_values: dict[str, Any],
+        payment_outcome: PaymentOutcome,
         event: tuple[str, dict[str, Any]],
         response: StoredResponse,
     ) -> bool:
@@ -497,7 +502,7 @@ class CheckoutService:
                 note=entry.note or "",
                 actor=entry.actor,
                 now=entry.at,
-                payment_values=payment_values,
+                payment_outcome=payment_outcome,
                 event=event,
                 response=response,
             )

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Select,
     Text,
     Uuid,
-    exists,
     func,
     insert,
     literal,
@@ -320,14 +319,3 @@ async def transition(
         columns.append(notify())
     stmt = select(*columns).select_from(changed).add_cte(*ctes)
     return (await session.execute(stmt)).first() is not None
-
-
-def payment_update_if(source: CTE, payment_id: uuid.UUID, values: dict[str, Any]) -> CTE:
-    """Update a payment row only when ``source`` returned a row."""
-    return (
-        update(payment)
-        .where(payment.c.id == payment_id, exists(select(source.c.id)))
-        .values(**values)
-        .returning(payment.c.id)
-        .cte("pay")
-    )
