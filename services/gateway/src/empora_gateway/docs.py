@@ -153,6 +153,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Empora API</title>
+<link rel="icon" href="data:,">
 <style>{style}</style>
 </head>
 <body>

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 from typing import Any
 
 import aiohttp
+import pytest
 
 from ..standins import GatewayFactory, Upstreams
 
@@ -121,3 +123,44 @@ class TestMetrics:
             text = await resp.text()
         assert 'method="OTHER"' in text
         assert "PROPFIND" not in text
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+class TestDocsPageInChromium:
+    async def test_renders_every_route_without_a_csp_violation(
+        self, make_gateway: GatewayFactory, upstreams: Upstreams
+    ) -> None:
+        from playwright.async_api import async_playwright
+
+        upstreams["product"].openapi = _doc(
+            {"/api/products": _op("#/components/schemas/Page")},
+            {"Page": {"type": "object", "properties": {"total": {"type": "integer"}}}},
+        )
+        _, server = await make_gateway()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            )
+            try:
+                page = await browser.new_page()
+                problems: list[str] = []
+                page.on(
+                    "console",
+                    lambda msg: problems.append(msg.text) if msg.type == "error" else None,
+                )
+                page.on("pageerror", lambda exc: problems.append(str(exc)))
+                await page.goto(server.url + "/api/docs")
+                await page.wait_for_selector("details summary code", timeout=10_000)
+                routes = await page.locator("details summary code").all_inner_texts()
+                await page.fill("#filter", "health")
+                visible = await page.locator("details:visible").count()
+            finally:
+                await browser.close()
+        assert "/api/products" in routes
+        assert "/api/health" in routes
+        assert visible == 2  # the filter left the two health routes
+        assert problems == []
