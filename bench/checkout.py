@@ -5,8 +5,8 @@ A checkout here is ``POST /api/orders`` of a one-line cart: claim the Idempotenc
 the pending order, reserve the stock (product service), capture (the built-in test provider),
 commit ``paid`` with its events, commit the reservation and subtract the cart — everything the
 buyer waits for. Each checkout is a different user with a cart filled beforehand (the cart
-writes are not timed). Requests go through the gateway when it starts, else straight to the
-order service (and the latency is shown both ways when both work).
+writes are not timed), buying one of 8 products. Requests go through the gateway when it
+starts, else straight to the order service (the latency is shown both ways when both work).
 
 Everything runs on 127.0.0.1 and free ports: a throwaway database built by the real migrations,
 the product, cart, order (and gateway) services as child processes this script starts and stops
@@ -60,6 +60,7 @@ ADDRESS = {
 }
 # The whole run stops by itself well within this budget.
 DEADLINE_SECONDS = 110.0
+PRODUCTS = 8
 
 
 @dataclass
@@ -143,13 +144,16 @@ class Bench:
 @dataclass
 class Buyer:
     headers: dict[str, str]
+    product_id: str
 
 
 async def prepare_buyers(
-    http: aiohttp.ClientSession, bench: Bench, cart_url: str, product_id: str, count: int
+    http: aiohttp.ClientSession, bench: Bench, cart_url: str, products: list[str], count: int
 ) -> list[Buyer]:
     """``count`` users, each with a one-line cart (concurrently; not part of the timing)."""
-    buyers = [Buyer(bench.signer.headers(uuid.uuid4())) for _ in range(count)]
+    buyers = [
+        Buyer(bench.signer.headers(uuid.uuid4()), products[i % len(products)]) for i in range(count)
+    ]
     gate = asyncio.Semaphore(32)
 
     async def fill(buyer: Buyer) -> None:
@@ -157,7 +161,7 @@ async def prepare_buyers(
             gate,
             http.post(
                 f"{cart_url}/api/cart/items",
-                json={"product_id": product_id, "quantity": 1},
+                json={"product_id": buyer.product_id, "quantity": 1},
                 headers=buyer.headers,
             ) as resp,
         ):
@@ -306,29 +310,38 @@ async def run(args: argparse.Namespace) -> None:
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
             admin = signer.headers(roles=["admin"])
-            async with http.post(
-                f"{product.url}/api/products",
-                json={"sku": "BENCH-1", "name": "Bench item", "price": 1999, "stock": 10**8},
-                headers=admin,
-            ) as resp:
-                body = await resp.json()
-                if resp.status != 201:
-                    raise RuntimeError(f"cannot create the bench product: {resp.status} {body}")
-                product_id = str(body["id"])
+            # Several products, so that buyers do not all queue on one stock row (a flash
+            # sale on one item is the concurrency tests' business, not this benchmark's).
+            product_ids: list[str] = []
+            for n in range(PRODUCTS):
+                async with http.post(
+                    f"{product.url}/api/products",
+                    json={
+                        "sku": f"BENCH-{n}",
+                        "name": f"Bench item {n}",
+                        "price": 1999,
+                        "stock": 10**8,
+                    },
+                    headers=admin,
+                ) as resp:
+                    body = await resp.json()
+                    if resp.status != 201:
+                        raise RuntimeError(f"cannot create a product: {resp.status} {body}")
+                    product_ids.append(str(body["id"]))
 
             target = gateway_url or order.url
             via = "gateway" if gateway_url else "order service (direct)"
             n_latency = 20 if args.quick else 40
             # Warm-up: connection pools, JWKS fetches, prepared statements.
-            warm = await prepare_buyers(http, bench, cart.url, product_id, 10)
+            warm = await prepare_buyers(http, bench, cart.url, product_ids, 10)
             for buyer in warm:
                 await checkout(http, target, buyer)
-            buyers = await prepare_buyers(http, bench, cart.url, product_id, n_latency)
+            buyers = await prepare_buyers(http, bench, cart.url, product_ids, n_latency)
             p50, p95, failed = await latency(http, target, buyers)
             print(f"\nlatency of one checkout via the {via}, concurrency 1, n={n_latency}:")
             print(f"  median {p50:.1f} ms   p95 {p95:.1f} ms   failed {failed}   (goal ≤ 100 ms)")
             if gateway_url:
-                direct = await prepare_buyers(http, bench, cart.url, product_id, n_latency)
+                direct = await prepare_buyers(http, bench, cart.url, product_ids, n_latency)
                 d50, d95, _ = await latency(http, order.url, direct)
                 print(f"  direct to the order service: median {d50:.1f} ms   p95 {d95:.1f} ms")
 
@@ -342,7 +355,7 @@ async def run(args: argparse.Namespace) -> None:
                 # Enough prepared carts for the level, judged from the measured latency.
                 expected = min(concurrency, 4) * 1000 / max(p50, 1.0) * seconds * 2
                 count = max(20, min(600, int(expected) + concurrency))
-                group = await prepare_buyers(http, bench, cart.url, product_id, count)
+                group = await prepare_buyers(http, bench, cart.url, product_ids, count)
                 cpu_before = {p.name: p.cpu_seconds() for p in bench.procs}
                 rate, paid, failed = await throughput(http, target, group, concurrency, seconds)
                 cpu = {

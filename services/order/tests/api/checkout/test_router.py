@@ -384,7 +384,7 @@ class TestIdempotency:
             == 1
         )
 
-    async def test_unknown_user_key_conflict_never_leaks_other_users_orders(
+    async def test_an_order_placed_under_a_key_stays_invisible_to_others(
         self, api: Api, products: ProductStandIn, carts: CartStandIn
     ) -> None:
         owner, other = api.buyer(), api.buyer()

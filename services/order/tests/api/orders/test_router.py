@@ -76,10 +76,11 @@ class TestListOrders:
     async def test_customer_cannot_list_another_users_orders(
         self, api: Api, products: ProductStandIn, carts: CartStandIn
     ) -> None:
-        other, _ = await paid_order(api, products, carts)
-        buyer = api.buyer()
+        other, theirs = await paid_order(api, products, carts)
+        buyer, mine = await paid_order(api, products, carts)
         listed = await api.call("GET", f"/api/orders?user_id={other.id}", headers=buyer.headers)
-        assert listed.body["data"] == []
+        assert [o["id"] for o in listed.body["data"]] == [mine["id"]]
+        assert theirs["id"] not in {o["id"] for o in listed.body["data"]}
 
     async def test_admin_filters_by_user_and_status(
         self, api: Api, products: ProductStandIn, carts: CartStandIn
