@@ -9,7 +9,8 @@ workers), and measures with ``wrk`` (or an aiohttp loop when wrk is not installe
 * ``GET /api/products?limit=20`` served from the cache (stock merged from the database),
 * the same with the cache disabled (the full listing query on every request),
 * the bare asyncpg loop running the very statement the service runs, same pool size,
-* ``GET /api/products/{id}`` cached and uncached.
+* ``GET /api/products/{id}`` cached and uncached,
+* a search page (``?q=wireless headph``) cached and uncached.
 
 "Per core" = requests per CPU-second spent serving them: the serving process (the service,
 or the asyncpg loop's own process) plus the PostgreSQL backends it talks to (read from /proc;
@@ -44,7 +45,7 @@ from empora_product.settings import ProductSettings
 
 CONNECTIONS = 32
 POOL_SIZE = 10
-DURATION = 8  # seconds per measurement
+DURATION = 6  # seconds per measurement
 GOAL = 0.35
 
 
@@ -218,6 +219,7 @@ async def main() -> int:
         )
         backends = Backends(url, "empora-product")
         list_path, detail_path = "/api/products?limit=20", f"/api/products/{product_id}"
+        search_path = "/api/products?limit=20&q=wireless%20headph"
         results: dict[str, Result] = {}
         # One service at a time, so the database backends measured are its own.
         for cache in (True, False):
@@ -232,6 +234,9 @@ async def main() -> int:
             results[f"detail {label}"] = await measure_http(
                 f"detail, {label}", service, detail_path, backends
             )
+            results[f"search {label}"] = await measure_http(
+                f"search (q=wireless headph), {label}", service, search_path, backends
+            )
             service.stop()
         results["bare"] = await measure_asyncpg(url)
     finally:
@@ -240,7 +245,15 @@ async def main() -> int:
         await drop_database(infra.admin_database_url, name)
     print(f"\n{'':36} {'req/s':>7} {'req/CPU-s':>10} {'req/CPU-s':>10}")
     print(f"{'':36} {'':>7} {'(+ db)':>10} {'(process)':>10}")
-    order = ["list cached", "list uncached", "bare", "detail cached", "detail uncached"]
+    order = [
+        "list cached",
+        "list uncached",
+        "bare",
+        "detail cached",
+        "detail uncached",
+        "search cached",
+        "search uncached",
+    ]
     for key in order:
         r = results[key]
         print(f"{r.name:36} {r.rps:7.0f} {r.per_core:10.0f} {r.per_process_core:10.0f}")
@@ -258,6 +271,11 @@ async def main() -> int:
         "detail cached vs uncached:"
         f" {results['detail cached'].per_core / results['detail uncached'].per_core:.2f}x"
         f" per core, {results['detail cached'].rps / results['detail uncached'].rps:.2f}x req/s"
+    )
+    print(
+        "search cached vs uncached:"
+        f" {results['search cached'].per_core / results['search uncached'].per_core:.2f}x"
+        f" per core, {results['search cached'].rps / results['search uncached'].rps:.2f}x req/s"
     )
     print(f"(finished in {time.monotonic() - started:.0f}s)")
     print("goal met" if ratios["list cached"] >= GOAL else "goal NOT met on this run")
