@@ -42,6 +42,15 @@ def _check_slug(value: str) -> str:
     return value
 
 
+def _stock_from_object(value: Any) -> Any:
+    # ``"stock": 12`` or ``"stock": {"on_hand": 12}`` (the shape stock routes use).
+    if isinstance(value, dict) and len(value) == 1:
+        for key in ("on_hand", "quantity"):
+            if key in value:
+                return value[key]
+    return value
+
+
 def _money_from_int(value: Any) -> Any:
     # A bare integer is an amount in the store currency (filled in by the service).
     if isinstance(value, int) and not isinstance(value, bool):
@@ -104,7 +113,9 @@ class ProductCreate(BaseModel):
     attributes: dict[AttributeKey, AttributeValue] = Field(default_factory=dict, max_length=50)
     is_active: bool = True
     # Initial ``on_hand`` (optional; the stock routes set it later too).
-    stock: int | None = Field(None, ge=0, le=1_000_000_000)
+    stock: Annotated[int | None, BeforeValidator(_stock_from_object)] = Field(
+        None, ge=0, le=1_000_000_000
+    )
 
 
 class ProductUpdate(BaseModel):

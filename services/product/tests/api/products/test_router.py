@@ -38,6 +38,22 @@ class TestCreateProduct:
         product = await api.create_product("INT-1", price=2500)
         assert product["price"] == {"amount": 2500, "currency": "USD"}
 
+    async def test_accepts_initial_stock_as_a_number_or_an_object(self, api: Api) -> None:
+        for sku, stock in (("ST-N", 4), ("ST-O", {"on_hand": 4}), ("ST-Q", {"quantity": 4})):
+            reply = await api.post(
+                "/api/products",
+                json={"sku": sku, "name": sku, "price": 100, "stock": stock},
+                headers=api.admin,
+            )
+            assert reply.status == 201, reply.body
+            assert reply.body["stock"] == {"available": 4, "in_stock": True}
+        reply = await api.post(
+            "/api/products",
+            json={"sku": "ST-X", "name": "x", "price": 100, "stock": -1},
+            headers=api.admin,
+        )
+        assert reply.status == 422
+
     async def test_generated_slug_gets_a_suffix_when_taken(self, api: Api) -> None:
         first = await api.create_product("A-1", "Desk Lamp")
         second = await api.create_product("A-2", "Desk Lamp")
