@@ -24,8 +24,8 @@ from empora_cli.supervisor import (
     Child,
     die_with_parent,
     port_in_use,
+    service_command,
     stop_all,
-    uvicorn_command,
     wait_port,
 )
 from empora_common.constants import ALL_SERVICES, SERVICES
@@ -257,12 +257,12 @@ class Platform:
             raise PlatformError(f"the SMTP sink did not start:\n{child.log_tail()}")
 
     def start_services(self, env: dict[str, str]) -> None:
-        """The six services as uvicorn processes, logging to ``<state>/logs``."""
+        """The six services as processes, logging to ``<state>/logs``."""
         for service in START_ORDER:
             port = self.config.ports[service]
             child = Child(
                 service,
-                uvicorn_command(service, self.config.host, port),
+                service_command(service, self.config.host, port),
                 env,
                 self.config.logs_dir / f"{service}.log",
                 self.config.workdir,

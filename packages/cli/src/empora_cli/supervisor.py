@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import importlib.util
 import signal
 import socket
 import subprocess
@@ -76,6 +77,21 @@ def uvicorn_command(service: str, host: str, port: int) -> list[str]:
         "--timeout-graceful-shutdown",
         "5",
     ]
+
+
+def service_command(service: str, host: str, port: int) -> list[str]:
+    """``python -m empora_<name>`` where the service ships its own tuned runner, else uvicorn.
+
+    A runner reads its host and port from its settings (``EMPORA_HOST``, ``<SERVICE>_PORT``),
+    which ``up`` sets to the same values.
+    """
+    try:
+        runner = importlib.util.find_spec(f"empora_{service}.__main__")
+    except (ImportError, ValueError):
+        runner = None
+    if runner is not None:
+        return [sys.executable, "-m", f"empora_{service}"]
+    return uvicorn_command(service, host, port)
 
 
 @dataclass

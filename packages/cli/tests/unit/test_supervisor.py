@@ -8,7 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from empora_cli.supervisor import Child, port_in_use, stop_all, uvicorn_command, wait_port
+from empora_cli.supervisor import (
+    Child,
+    port_in_use,
+    service_command,
+    stop_all,
+    uvicorn_command,
+    wait_port,
+)
 from empora_common.infra import free_port, pid_alive, wait_pid_gone
 
 
@@ -23,6 +30,20 @@ class TestPortInUse:
 
     def test_a_free_port_is_not_in_use(self) -> None:
         assert not port_in_use("127.0.0.1", free_port())
+
+
+class TestServiceCommand:
+    def test_uses_the_services_own_runner_when_it_has_one(self) -> None:
+        assert service_command("gateway", "127.0.0.1", 3001) == [
+            sys.executable,
+            "-m",
+            "empora_gateway",
+        ]
+
+    def test_runs_uvicorn_on_the_factory_otherwise(self) -> None:
+        assert service_command("cart", "127.0.0.1", 3004) == uvicorn_command(
+            "cart", "127.0.0.1", 3004
+        )
 
 
 class TestUvicornCommand:
