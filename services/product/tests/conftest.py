@@ -42,6 +42,12 @@ async def database_url(infra: TestInfra) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
+def base_env(base_env: dict[str, Any], database_url: str) -> dict[str, Any]:
+    """The shared settings, pointed at this folder's database (also in a combined session)."""
+    return {**base_env, "DATABASE_URL": database_url}
+
+
+@pytest.fixture(scope="session")
 def settings(base_env: dict[str, Any]) -> ProductSettings:
     """The service's settings for this run (fast sweeper, per-run prefixes)."""
     return ProductSettings(
