@@ -291,9 +291,9 @@ class TestProviderTimeoutAfterCapture:
     ) -> None:
         buyer, pid = stocked
         service = CheckoutService(
-            settings=settings.model_copy(update={"payment_timeout_seconds": 0.3}),
+            settings=settings.model_copy(update={"payment_timeout_seconds": 1.0}),
             sessionmaker=sessionmaker,
-            provider=TestProvider(engine, delay_after_capture=3),
+            provider=TestProvider(engine, delay_after_capture=5),
             products=ProductClient(internal_http, settings.product_url, 5),
             carts=CartClient(internal_http, settings.cart_url, 5),
         )

@@ -56,6 +56,9 @@ async def platform(
         "DB_POOL_SIZE": 5,
         "RESERVATION_SWEEP_INTERVAL": 1,
         "RECONCILER_INTERVAL": 1,
+        # Generous on a loaded machine: a slow checkout must not look like a crashed one.
+        "CHECKOUT_LEASE_SECONDS": 60,
+        "UPSTREAM_TIMEOUT_SECONDS": 20,
         "LOG_JSON": "true",
     }
     started: list[ServiceProcess] = []

@@ -214,8 +214,8 @@ class TestFaults:
     async def test_provider_times_out_after_it_captured(self, platform: Platform) -> None:
         slow = await platform.start_order(
             PRODUCT_URL=platform.products[1].url,
-            TEST_PROVIDER_DELAY_AFTER_CAPTURE=3,
-            PAYMENT_TIMEOUT_SECONDS=0.3,
+            TEST_PROVIDER_DELAY_AFTER_CAPTURE=6,
+            PAYMENT_TIMEOUT_SECONDS=1.5,
         )
         pid = await platform.product(price=1200, stock=2)
         _, buyer = platform.buyer()
@@ -234,7 +234,7 @@ class TestFaults:
         doomed = await platform.start_order(
             ORDER_FAULT_POINT="after_capture",
             ORDER_FAULT_SLEEP_SECONDS=120,
-            CHECKOUT_LEASE_SECONDS=2,
+            CHECKOUT_LEASE_SECONDS=5,
             RECONCILER_INTERVAL=3600,
         )
         pid = await platform.product(price=1100, stock=3)
@@ -281,7 +281,7 @@ class TestFaults:
         doomed = await platform.start_order(
             ORDER_FAULT_POINT="before_capture",
             ORDER_FAULT_SLEEP_SECONDS=120,
-            CHECKOUT_LEASE_SECONDS=2,
+            CHECKOUT_LEASE_SECONDS=5,
             RECONCILER_INTERVAL=3600,
         )
         pid = await platform.product(price=1100, stock=3)
