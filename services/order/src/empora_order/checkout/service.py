@@ -1,7 +1,10 @@
 """Checkout: the orchestration of orders, stock, payment and cart in committed steps.
 
-1. claim the Idempotency-Key and write the order ``pending`` (one statement);
-2. reserve the cart's lines (product service) and record the priced lines;
+0. read the cart (cart service): its id and version feed the guard of step 1;
+1. claim the Idempotency-Key and write the order ``pending`` with its payment attempt, guarded
+   by a unique (cart id, cart version) so one cart is bought once (one statement);
+2. reserve the cart's lines (product service, reservation id = order id) and record the lines
+   as priced by the reservation;
 3. capture with the key ``<order id>:<attempt>``;
 4. commit ``paid`` (or ``payment_failed``) with its event and the key's response, then commit
    the reservation and subtract the cart (both idempotent, both backed up by consumers).
