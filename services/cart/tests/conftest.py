@@ -173,7 +173,8 @@ async def catalog_server(catalog: StandInCatalog) -> AsyncIterator[AppServer]:
 
 @pytest.fixture(scope="session")
 def cart_settings(cart_env: dict[str, Any], catalog_server: AppServer) -> CartSettings:
-    return CartSettings(**cart_env, PRODUCT_URL=catalog_server.url)
+    # The cap the guest-cart tests exercise (the default, 1000, would make them slow).
+    return CartSettings(**cart_env, PRODUCT_URL=catalog_server.url, CART_GUEST_CREATE_LIMIT=50)
 
 
 @pytest.fixture(scope="session")
