@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+
 from empora_common.testing.infra import (
     AppServer,
     TestInfra,

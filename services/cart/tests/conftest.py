@@ -12,15 +12,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from empora_cart.app import create_app
-from empora_cart.settings import CartSettings
-from empora_common.testing.infra import AppServer, TestInfra, serve
-from empora_common.testing.tokens import TestSigner
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from empora_cart.app import create_app
+from empora_cart.settings import CartSettings
+from empora_common.testing.infra import AppServer, TestInfra, serve
+from empora_common.testing.tokens import TestSigner
 
 INTERNAL_TOKEN = "test-internal-token"
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from empora_common.app import ServiceSpec, create_service_app
-from empora_common.health import check_redis
 from fastapi import FastAPI
 
 from empora_cart.carts import router as carts_router
@@ -15,6 +13,8 @@ from empora_cart.carts.repository import CartStore
 from empora_cart.carts.service import CartService
 from empora_cart.consumers import CartHandlers, subscriptions
 from empora_cart.settings import CartSettings
+from empora_common.app import ServiceSpec, create_service_app
+from empora_common.health import check_redis
 
 
 def create_app(settings: CartSettings | None = None) -> FastAPI:

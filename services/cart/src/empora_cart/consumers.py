@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 import structlog
+
+from empora_cart.carts.service import CartService
 from empora_common.messaging.consumer import Subscription
 from empora_common.messaging.envelope import Envelope
 from empora_contracts.events import OrderPaid, ProductUpdated
-
-from empora_cart.carts.service import CartService
 
 log = structlog.get_logger("empora.cart.consumers")
 

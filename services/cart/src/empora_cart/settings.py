@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-from empora_common.settings import ServiceSettings
 from pydantic import Field, field_validator
+
+from empora_common.settings import ServiceSettings
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

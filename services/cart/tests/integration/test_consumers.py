@@ -10,6 +10,7 @@ from typing import Any
 
 import aio_pika
 import pytest
+
 from empora_cart.app import create_app
 from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.topology import Names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from empora_cart.consumers import CartHandlers, subscriptions
 from empora_common.messaging.envelope import Envelope
 

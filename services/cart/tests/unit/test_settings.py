@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from empora_cart.settings import CartSettings
 from pydantic import ValidationError
+
+from empora_cart.settings import CartSettings
 
 
 class TestCartSettings:

@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Collection, Mapping
 
 import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from empora_common.errors import UpstreamUnavailable
 from empora_common.http import InternalClient
 from empora_common.money import Money
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = structlog.get_logger("empora.cart.catalog")
 

@@ -6,12 +6,12 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Annotated
 
-from empora_common.security import OptionalUser
 from fastapi import Depends, Header, Request
 
 from empora_cart.carts.keys import CartRef
 from empora_cart.carts.service import CartService
 from empora_cart.settings import CartSettings, IPNetwork
+from empora_common.security import OptionalUser
 
 CART_TOKEN_HEADER = "X-Cart-Token"
 

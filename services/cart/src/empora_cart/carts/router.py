@@ -5,9 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from empora_common.errors import ValidationFailed
-from empora_common.responses import OrjsonResponse
-from empora_common.security import CurrentUser, InternalCaller
 from fastapi import APIRouter, Header, status
 
 from empora_cart.carts.dependencies import (
@@ -24,6 +21,9 @@ from empora_cart.carts.schemas import (
     SetQuantityIn,
     SubtractIn,
 )
+from empora_common.errors import ValidationFailed
+from empora_common.responses import OrjsonResponse
+from empora_common.security import CurrentUser, InternalCaller
 
 router = APIRouter(prefix="/api/cart", tags=["cart"])
 internal_router = APIRouter(

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from empora_common.money import Money
 from pydantic import BaseModel, Field
+
+from empora_common.money import Money
 
 # The per-line limit of the contract; strict, so "3" or 2.5 are refused rather than coerced.
 LineQuantity = Annotated[int, Field(strict=True, ge=1, le=99)]

@@ -6,8 +6,6 @@ import ipaddress
 import uuid
 from collections.abc import Sequence
 
-from empora_common.money import Money
-
 from empora_cart.carts.catalog import Catalog, CatalogProduct, Products
 from empora_cart.carts.errors import (
     CartItemNotFound,
@@ -30,6 +28,7 @@ from empora_cart.carts.keys import (
 from empora_cart.carts.repository import CartState, CartStore, GuestQuota, Outcome, WriteResult
 from empora_cart.carts.schemas import CartItemOut, CartOut, InternalCartOut, InternalLineOut
 from empora_cart.settings import CartSettings
+from empora_common.money import Money
 
 # A guest cart may gain a line between our read and the merge script; try again this often.
 MERGE_ATTEMPTS = 3

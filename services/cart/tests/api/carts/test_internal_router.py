@@ -6,8 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from empora_cart.carts.keys import user_cart_id
 from redis.asyncio import Redis
+
+from empora_cart.carts.keys import user_cart_id
 
 DAY = 24 * 3600
 

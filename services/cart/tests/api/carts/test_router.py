@@ -7,11 +7,12 @@ import uuid
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
+
 from empora_cart.app import create_app
 from empora_cart.carts.keys import token_digest, user_cart_id
 from empora_common.testing.infra import AppServer, serve
 from empora_common.testing.tokens import TestSigner
-from redis.asyncio import Redis
 
 PROBLEM = "application/problem+json"
 DAY = 24 * 3600

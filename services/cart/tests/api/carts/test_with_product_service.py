@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from empora_cart.app import create_app
 from empora_common.testing.infra import AppServer, serve
 from empora_common.testing.tokens import TestSigner

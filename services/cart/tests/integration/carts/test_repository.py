@@ -7,9 +7,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
+
 from empora_cart.carts.keys import CartRef, Keys, guest_ref, new_cart_token, user_ref
 from empora_cart.carts.repository import CartStore, GuestQuota, Outcome
-from redis.asyncio import Redis
 
 DAY = 24 * 3600
 
