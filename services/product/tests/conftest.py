@@ -72,9 +72,13 @@ async def server(settings: ProductSettings, infra: TestInfra) -> AsyncIterator[A
 
 
 @pytest.fixture(scope="session")
-async def redis(infra: TestInfra) -> AsyncIterator[Redis]:
+async def redis(infra: TestInfra, settings: ProductSettings) -> AsyncIterator[Redis]:
     client = Redis.from_url(infra.redis_url, decode_responses=True)
     yield client
+    # Leave nothing of this run in the shared Redis.
+    keys = [k async for k in client.scan_iter(f"{settings.redis_prefix}product:*")]
+    if keys:
+        await client.delete(*keys)
     await client.aclose()
 
 
