@@ -6,10 +6,14 @@ from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import FastAPI
+import sqlalchemy.exc
+import structlog
+from fastapi import FastAPI, Request
 
 from empora_common.app import ServiceSpec, create_service_app
 from empora_common.db import plain_database_url
+from empora_common.errors import problem_response
+from empora_common.responses import ProblemResponse
 from empora_product import consumers, models
 from empora_product.cache import CatalogCache
 from empora_product.categories.router import router as categories_router
@@ -20,6 +24,20 @@ from empora_product.settings import ProductSettings
 from empora_product.stock.internal import router as reservations_router
 from empora_product.stock.router import router as stock_router
 from empora_product.stock.sweeper import reservation_sweeper
+
+log = structlog.get_logger("empora.product.app")
+
+# Failures to reach the database: a 503 the client may retry, not a 500.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+)
 
 DESCRIPTION = (
     "Catalog (products, category tree, ranked typo-tolerant search), stock with its movement "
@@ -100,4 +118,17 @@ def create_app(settings: ProductSettings | None = None) -> FastAPI:
             {"name": "internal", "description": "Service-to-service routes (never proxied)"},
         ],
     )
-    return create_service_app(spec)
+    app = create_service_app(spec)
+    for outage in DATABASE_OUTAGES:
+        app.add_exception_handler(outage, _database_unavailable)
+    return app
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    log.warning("database_unavailable", path=request.url.path, error_type=type(exc).__name__)
+    return problem_response(
+        503,
+        detail="The catalog database is unavailable; try again shortly",
+        instance=request.url.path,
+        headers={"Retry-After": "1"},
+    )
