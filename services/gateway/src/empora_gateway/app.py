@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import sys
 import time
 from random import getrandbits
 from typing import Any, cast
@@ -168,6 +170,12 @@ class Gateway:
         )
         self._started = True
         log.info("gateway_started", port=settings.port, upstreams=self.upstreams)
+        if uvicorn_rewrites_client_addresses():
+            log.warning(
+                "uvicorn_proxy_headers_on",
+                hint="run with --no-proxy-headers (or python -m empora_gateway): uvicorn "
+                "takes X-Forwarded-For from local peers before TRUSTED_PROXIES is applied",
+            )
 
     async def shutdown(self) -> None:
         """Close the pools."""
@@ -698,6 +706,20 @@ class Gateway:
             close=True,
         )
         return 408
+
+
+def uvicorn_rewrites_client_addresses(
+    argv: list[str] | None = None, environ: dict[str, str] | None = None
+) -> bool:
+    """Whether this process looks like uvicorn's CLI with its proxy-header rewriting on."""
+    args = sys.argv if argv is None else argv
+    env = os.environ if environ is None else environ
+    command = " ".join(args)
+    return (
+        "uvicorn" in command
+        and "--no-proxy-headers" not in args
+        and env.get("FORWARDED_ALLOW_IPS", "127.0.0.1") != ""
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> Gateway:
