@@ -59,14 +59,14 @@ async def _run(check: Check, state: Any, timeout: float) -> str:
     return "ok"
 
 
-async def evaluate(checks: HealthChecks, state: Any) -> dict[str, Any]:
-    """Run every check concurrently, each with the timeout."""
+async def evaluate(checks: HealthChecks, state: Any, *, setup: bool = True) -> dict[str, Any]:
+    """Run every check concurrently, each with the timeout (``setup``: also the ready check)."""
     started = time.perf_counter()
     names = [*checks.critical, *checks.optional]
     funcs = [*checks.critical.values(), *checks.optional.values()]
     results = await asyncio.gather(*(_run(f, state, checks.timeout) for f in funcs))
     outcome = dict(zip(names, results, strict=True))
-    ready_extra = getattr(state, "ready_check", None)
+    ready_extra = getattr(state, "ready_check", None) if setup else None
     if any(outcome[n] != "ok" for n in checks.critical):
         status = "down"
     elif any(outcome[n] != "ok" for n in checks.optional):
@@ -97,7 +97,8 @@ def health_router(checks: HealthChecks, service: str) -> APIRouter:
     @router.get("/health/ready")
     async def ready(request: Request) -> OrjsonResponse:
         only_critical = HealthChecks(critical=checks.critical, timeout=checks.timeout)
-        result = await evaluate(only_critical, request.state)
+        # Ready means "can serve" (its database answers), not "fully set up".
+        result = await evaluate(only_critical, request.state, setup=False)
         code = 200 if result["status"] == "ok" else 503
         return OrjsonResponse({"service": service, **result}, status_code=code)
 
