@@ -124,7 +124,7 @@ class RateLimiter:
                 # A restarted or flushed Redis forgot the script: load it once, then retry.
                 await self.redis.execute("SCRIPT", "LOAD", TOKEN_BUCKET_LUA)
                 result = await self.redis.execute(*command)
-        except (RedisReplyError, OSError, TimeoutError) as exc:
+        except Exception as exc:  # a limiter failure must never take the API down
             self._fail_open(exc)
             return None
         if not isinstance(result, list) or len(result) != 4:

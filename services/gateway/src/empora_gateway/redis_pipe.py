@@ -233,12 +233,16 @@ class PipelinedRedis:
                 async with asyncio.timeout(self.timeout):
                     await asyncio.gather(*handshake)
             self._connecting.set_result(None)
-        except (OSError, TimeoutError, RedisReplyError) as exc:
+        except BaseException as exc:
+            # Whatever went wrong (cancelled included), no half-open connection stays behind
+            # and every caller waiting for this connect gets an answer.
             error = RedisUnavailable(f"cannot connect to Redis: {type(exc).__name__}: {exc}")
             self._lost(error)
             self._connecting.set_exception(error)
             self._connecting.exception()  # retrieved: waiters get it via shield
-            raise error from exc
+            if isinstance(exc, Exception):
+                raise error from exc
+            raise
         finally:
             self._connecting = None
 

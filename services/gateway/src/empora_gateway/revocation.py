@@ -13,7 +13,7 @@ import time
 
 import structlog
 
-from empora_gateway.redis_pipe import PipelinedRedis, RedisReplyError
+from empora_gateway.redis_pipe import PipelinedRedis
 
 log = structlog.get_logger("empora.gateway.revocation")
 
@@ -33,7 +33,7 @@ class RevocationReader:
             return None
         try:
             value = await self.redis.execute("GET", key)
-        except (RedisReplyError, OSError, TimeoutError) as exc:
+        except Exception as exc:  # a Redis failure must never fail the request
             now = time.monotonic()
             self._down_until = now + self.retry_after
             if now - self._last_warning > 10.0:
