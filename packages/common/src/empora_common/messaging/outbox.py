@@ -12,7 +12,7 @@ import aio_pika
 import asyncpg
 import structlog
 from aio_pika.abc import AbstractConnection
-from sqlalchemy import Table, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from empora_common.db import plain_database_url
@@ -41,21 +41,47 @@ async def add_event(
 ) -> uuid.UUID:
     """Write an event in the caller's transaction; it is published after the commit."""
     eid = event_id or uuid.uuid4()
-    await session.execute(
-        outbox.insert().values(
-            id=eid,
-            event_type=event_type,
-            version=version,
-            aggregate_id=str(aggregate_id) if aggregate_id is not None else None,
-            correlation_id=current_request_id(),
-            data=data,
-        )
-    )
-    # Delivered on commit only, so the relay never wakes for a rolled-back event.
-    await session.execute(
-        text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(outbox.schema or "")}
+    await add_events(
+        session,
+        outbox,
+        [
+            {
+                "id": eid,
+                "event_type": event_type,
+                "version": version,
+                "aggregate_id": str(aggregate_id) if aggregate_id is not None else None,
+                "data": data,
+            }
+        ],
     )
     return eid
+
+
+async def add_events(session: AsyncSession, outbox: Table, events: list[dict[str, Any]]) -> None:
+    """Write several events (dicts of ``id``, ``event_type``, ``version``, ``aggregate_id``,
+    ``data``) in one statement that also wakes the relay."""
+    if not events:
+        return
+    correlation_id = current_request_id()
+    rows = [
+        {
+            "id": e.get("id") or uuid.uuid4(),
+            "event_type": e["event_type"],
+            "version": e.get("version", 1),
+            "aggregate_id": e.get("aggregate_id"),
+            "correlation_id": correlation_id,
+            "data": e["data"],
+        }
+        for e in events
+    ]
+    inserted = outbox.insert().values(rows).returning(outbox.c.seq).cte("inserted")
+    # One round trip: the insert and the NOTIFY (delivered on commit only, so the relay never
+    # wakes for a rolled-back event).
+    await session.execute(
+        select(func.pg_notify(notify_channel(outbox.schema or ""), ""))
+        .select_from(inserted)
+        .limit(1)
+    )
 
 
 class OutboxRelay:
