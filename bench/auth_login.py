@@ -12,8 +12,18 @@ fresh database built by its migrations; the load comes from ``wrk`` when it is i
 interleaved rounds (bare, logins, bare, logins, ...) so drift on a shared machine hits both
 alike; the table shows each round and the medians.
 
-Standalone: ``uv run python bench/auth_login.py [--workers N] [--seconds S] [--rounds R]``;
-it stops by itself (about 40 s with the defaults).
+The same run then asks the second question of the benchmark: does hammering logins hurt the
+rest of the shop? The product service runs as a second child process on the same database
+(its real migrations, the demo catalog) and is probed at a steady ``--rate`` (50 GET
+``/api/products/{id}`` per second, open loop: a slow answer never delays the next request,
+so queueing shows up in the latency instead of lowering the rate) from an aiohttp client, in
+interleaved rounds: idle, then while logins are hammered at full concurrency (wrk, or aiohttp
+in a process of its own), idle, loaded, ... The goal is a loaded p99 at most 2x the idle one.
+Client and services share the machine's cores, as a gateway on the same box would.
+
+Standalone: ``uv run python bench/auth_login.py [--workers N] [--seconds S] [--rounds R]
+[--rate N] [--probe-seconds S]``; it stops by itself (about 80 s with the defaults). A missed
+goal is printed, never an exit status.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import multiprocessing
 import os
 import re
 import shutil
@@ -31,7 +43,7 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +53,13 @@ from argon2 import PasswordHasher, Type
 
 from empora_common.testing.infra import discover_test_infra, drop_database, migrated_database
 from empora_common.testing.processes import ServiceProcess
+from empora_product.seed import seed_catalog
+from empora_product.settings import ProductSettings
 
 EMAIL = "bench-login@example.com"
 PASSWORD = "violet-harbor-47-lantern"
 OWASP = {"memory_cost": 19_456, "time_cost": 2, "parallelism": 1}
+LATENCY_GOAL = 2.0  # product GET p99 while logins are hammered, as a multiple of idle
 
 
 # ------------------------------------------------------------------------- the ceiling
@@ -148,6 +163,76 @@ async def aiohttp_login_rate(
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(connections)))
         return done / (time.perf_counter() - started)
+
+
+def hammer_logins(url: str, connections: int, seconds: float) -> float:
+    """``aiohttp_login_rate`` in a process of its own, so the load never shares an event loop
+    (or the GIL) with the latency probe."""
+    return asyncio.run(aiohttp_login_rate(url, connections, seconds))
+
+
+# --------------------------------------------------------------------- product latency
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0..100) of a non-empty list."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+async def probe_products(
+    session: aiohttp.ClientSession, url: str, paths: list[str], rate: float, seconds: float
+) -> list[float]:
+    """Latency (ms) of ``rate`` GETs per second for ``seconds``, cycling through ``paths``.
+
+    Open loop: each request leaves at its scheduled time whether or not earlier ones have
+    answered, so a slow service cannot slow the probe down and hide its own queueing.
+    """
+    latencies: list[float] = []
+    failures: list[str] = []
+
+    async def one(path: str) -> None:
+        started = time.perf_counter()
+        try:
+            async with session.get(url + path) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    failures.append(f"GET {path} answered {resp.status}")
+                    return
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            failures.append(f"GET {path} failed: {exc!r}")
+            return
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    tasks: list[asyncio.Task[None]] = []
+    start = time.perf_counter()
+    for i in range(max(1, round(rate * seconds))):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(paths[i % len(paths)])))
+    await asyncio.gather(*tasks)
+    if failures:
+        raise RuntimeError(f"{len(failures)} product GETs failed, first: {failures[0]}")
+    return latencies
+
+
+async def prepare_catalog(url: str, env: dict[str, Any]) -> list[str]:
+    """Seed the demo catalog; the detail paths of the newest products, read once (warm)."""
+    await seed_catalog(ProductSettings(**env))
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/api/products?limit=20") as resp:
+            if resp.status != 200:
+                raise RuntimeError(f"product list answered {resp.status}: {await resp.text()}")
+            products = (await resp.json())["data"]
+        paths = [f"/api/products/{p['id']}" for p in products]
+        if not paths:
+            raise RuntimeError("the demo catalog is empty")
+        for path in paths:
+            async with session.get(url + path) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"GET {path} answered {resp.status}: {await resp.text()}")
+    return paths
 
 
 # ------------------------------------------------------------------------------- setup
@@ -279,23 +364,146 @@ def print_table(rows: list[Round], workers: int, tool: str, overhead_ms: float |
         )
 
 
+@dataclass
+class LatencyRound:
+    index: int
+    idle_ms: list[float]
+    loaded_ms: list[float]
+    login_rate: float
+
+    @property
+    def ratio(self) -> float:
+        return percentile(self.loaded_ms, 99) / percentile(self.idle_ms, 99)
+
+
+async def latency_rounds(
+    product_url: str,
+    paths: list[str],
+    auth_url: str,
+    connections: int,
+    args: argparse.Namespace,
+    tool: str,
+    script: Path,
+) -> list[LatencyRound]:
+    """Interleaved rounds of product GET latency: idle, then while logins are hammered."""
+    loop = asyncio.get_running_loop()
+    pool: Executor | None = None
+    if tool != "wrk":
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        await loop.run_in_executor(pool, time.sleep, 0)  # the process starts now, not mid-round
+    rows: list[LatencyRound] = []
+    # The hammer starts first and outlasts the probe: every login connection is busy and the
+    # Argon2 pool saturated for the whole of the loaded sample.
+    ramp = 0.5
+    hammer_seconds = math.ceil(args.probe_seconds + 2 * ramp)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=64), timeout=aiohttp.ClientTimeout(total=10)
+    )
+    try:
+        # Warm: the probe's connections, the service's pool and cache.
+        await probe_products(session, product_url, paths, args.rate, 1.0)
+        for index in range(1, args.rounds + 1):
+            idle = await probe_products(session, product_url, paths, args.rate, args.probe_seconds)
+            if tool == "wrk":
+                hammer = asyncio.ensure_future(
+                    asyncio.to_thread(wrk_login_rate, auth_url, connections, hammer_seconds, script)
+                )
+            else:
+                hammer = asyncio.ensure_future(
+                    loop.run_in_executor(pool, hammer_logins, auth_url, connections, hammer_seconds)
+                )
+            try:
+                await asyncio.sleep(ramp)
+                loaded = await probe_products(
+                    session, product_url, paths, args.rate, args.probe_seconds
+                )
+            except BaseException:
+                await asyncio.gather(hammer, return_exceptions=True)
+                raise
+            row = LatencyRound(index, idle, loaded, await hammer)
+            rows.append(row)
+            print(
+                f"latency round {index}: product GET p99 idle {percentile(idle, 99):.1f} ms,"
+                f" loaded {percentile(loaded, 99):.1f} ms ({row.login_rate:.1f} logins/s)",
+                flush=True,
+            )
+    finally:
+        await session.close()
+        if pool is not None:
+            pool.shutdown()
+    return rows
+
+
+def print_latency_table(
+    rows: list[LatencyRound], rate: float, seconds: float, connections: int, tool: str
+) -> None:
+    print()
+    print(
+        f"product GET /api/products/{{id}} latency in ms, {rate:g} req/s steady for {seconds:g} s"
+        f" a round, idle vs while {connections} connections hammer logins ({tool})"
+    )
+    head = (
+        f"{'round':>6} | {'idle p50':>8} | {'idle p99':>8} | {'loaded p50':>10} |"
+        f" {'loaded p99':>10} | {'p99 ratio':>9} | {'logins/s':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r.index:>6} | {percentile(r.idle_ms, 50):>8.1f} | {percentile(r.idle_ms, 99):>8.1f}"
+            f" | {percentile(r.loaded_ms, 50):>10.1f} | {percentile(r.loaded_ms, 99):>10.1f}"
+            f" | {r.ratio:>8.2f}x | {r.login_rate:>8.1f}"
+        )
+    idle = [ms for r in rows for ms in r.idle_ms]
+    loaded = [ms for r in rows for ms in r.loaded_ms]
+    idle_p99, loaded_p99 = percentile(idle, 99), percentile(loaded, 99)
+    ratio = loaded_p99 / idle_p99
+    print(
+        f"{'all':>6} | {percentile(idle, 50):>8.1f} | {idle_p99:>8.1f}"
+        f" | {percentile(loaded, 50):>10.1f} | {loaded_p99:>10.1f} | {ratio:>8.2f}x |"
+        f" {statistics.median(r.login_rate for r in rows):>8.1f}"
+    )
+    print(
+        f"(all: percentiles over every round's requests, {len(idle)} idle and {len(loaded)}"
+        " loaded; logins/s is the median)"
+    )
+    verdict = "meets" if ratio <= LATENCY_GOAL else "misses"
+    print(
+        f"\nproduct GET p99 while logins are hammered: {loaded_p99:.1f} ms vs {idle_p99:.1f} ms"
+        f" idle = {ratio:.2f}x ({verdict} the <= {LATENCY_GOAL:g}x goal)"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=50.0, help="product GETs per second")
+    parser.add_argument(
+        "--probe-seconds", type=float, default=5.0, help="length of each latency sample"
+    )
     args = parser.parse_args()
     workers = max(1, args.workers)
     connections = workers * 4
 
     infra = discover_test_infra()
-    name, database_url = await migrated_database(infra.admin_database_url, services=("auth",))
-    service = ServiceProcess("auth", service_env(database_url, infra, workers))
+    name, database_url = await migrated_database(
+        infra.admin_database_url, services=("auth", "product")
+    )
+    env = service_env(database_url, infra, workers)
+    service = ServiceProcess("auth", env)
+    # The product service ignores the auth settings; it fetches the JWKS from this auth.
+    product_env = {**env, "AUTH_URL": service.url}
+    product = ServiceProcess("product", product_env)
     tool = "wrk" if shutil.which("wrk") else "aiohttp"
     try:
         service.start()
+        product.start()
         await service.wait_ready(timeout=30)
         await prepare(service.url)
+        await product.wait_ready(timeout=30)
+        paths = await prepare_catalog(product.url, product_env)
         rows: list[Round] = []
         pid = service.proc.pid if service.proc is not None else 0
         with tempfile.TemporaryDirectory() as tmp:
@@ -320,12 +528,18 @@ async def main() -> None:
                     login_cpu = (cpu_after - cpu_before) / (logins * elapsed) * 1000
                 rows.append(Round(index, bare, bare_cpu * 1000, logins, login_cpu))
                 print(f"round {index}: bare {bare:.1f}/s, logins {logins:.1f}/s", flush=True)
+            latency = await latency_rounds(
+                product.url, paths, service.url, connections, args, tool, script
+            )
+            product.stop()
             service.stop()
             overhead = await overhead_per_login(
                 database_url, infra, workers, min(args.seconds, 4.0), tool, Path(tmp)
             )
         print_table(rows, workers, tool, overhead)
+        print_latency_table(latency, args.rate, args.probe_seconds, connections, tool)
     finally:
+        product.stop()
         service.stop()
         await drop_database(infra.admin_database_url, name)
 
