@@ -23,6 +23,7 @@ def main() -> None:
         server_header=False,
         access_log=False,
         timeout_keep_alive=settings.keepalive_timeout,
+        timeout_graceful_shutdown=settings.graceful_shutdown,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         log_level=settings.log_level.lower(),
     )

@@ -54,6 +54,8 @@ class GatewaySettings(ServiceSettings):
     max_page_limit: int = Field(100, validation_alias="GATEWAY_MAX_PAGE_LIMIT", ge=1)
     # uvicorn settings used by ``python -m empora_gateway`` (documented for plain uvicorn too).
     keepalive_timeout: int = Field(5, validation_alias="GATEWAY_KEEPALIVE_TIMEOUT", ge=1)
+    # On SIGTERM, requests in flight get this long to finish before their connections close.
+    graceful_shutdown: int = Field(10, validation_alias="GATEWAY_GRACEFUL_SHUTDOWN", ge=0)
 
     # Authentication at the edge.
     verify_tokens: bool = Field(True, validation_alias="GATEWAY_VERIFY_TOKENS")
