@@ -74,6 +74,8 @@ def uvicorn_command(service: str, host: str, port: int) -> list[str]:
         "--port",
         str(port),
         "--no-access-log",
+        # The services decide themselves whose X-Forwarded-For to believe (TRUSTED_PROXIES).
+        "--no-proxy-headers",
         "--timeout-graceful-shutdown",
         "5",
     ]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from empora_common.errors import install_error_handlers
 from empora_common.responses import OrjsonResponse
+from empora_gateway.account_pages import ACCOUNT_CSP, RESET_PASSWORD_HTML, VERIFY_EMAIL_HTML
 from empora_gateway.docs import DOCS_CSP, DOCS_HTML
 
 if TYPE_CHECKING:
@@ -61,6 +62,14 @@ def build_endpoints(gateway: Gateway) -> FastAPI:
             headers={"Content-Security-Policy": DOCS_CSP, "Cache-Control": "no-cache"},
         )
 
+    @app.get("/verify-email", include_in_schema=False)
+    async def verify_email_page() -> Response:
+        return _page(VERIFY_EMAIL_HTML)
+
+    @app.get("/reset-password", include_in_schema=False)
+    async def reset_password_page() -> Response:
+        return _page(RESET_PASSWORD_HTML)
+
     @app.get("/health/live", include_in_schema=False)
     async def live() -> OrjsonResponse:
         return OrjsonResponse({"status": "ok", "service": "gateway"})
@@ -88,3 +97,16 @@ def build_endpoints(gateway: Gateway) -> FastAPI:
         return await gateway.metrics.endpoint(request)
 
     return app
+
+
+def _page(html: bytes) -> Response:
+    # The token is in the URL: never cache the page or leak it in a Referer.
+    return Response(
+        html,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Security-Policy": ACCOUNT_CSP,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

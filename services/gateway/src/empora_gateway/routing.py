@@ -27,6 +27,8 @@ OWN_PATHS: frozenset[str] = frozenset(
         "/health/live",
         "/health/ready",
         "/metrics",
+        "/verify-email",
+        "/reset-password",
     }
 )
 # Own routes that are infrastructure probes: no rate limit, no access log line.

@@ -164,3 +164,56 @@ class TestDocsPageInChromium:
         assert "/api/health" in routes
         assert visible == 2  # the filter left the two health routes
         assert problems == []
+
+
+class TestAccountPages:
+    @pytest.mark.parametrize("path", ["/verify-email", "/reset-password"])
+    async def test_serve_a_self_contained_page_that_is_never_cached(
+        self, http: aiohttp.ClientSession, gateway_url: str, path: str
+    ) -> None:
+        async with http.get(gateway_url + path + "?token=abc") as resp:
+            html = await resp.text()
+            csp = resp.headers["Content-Security-Policy"]
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/html")
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        script = re.search(r"<script>(.*)</script>", html, re.S)
+        assert script is not None
+        digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
+        assert f"script-src 'sha256-{digest}'" in csp and "http" not in csp
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
+class TestAccountPagesInChromium:
+    async def test_buttons_call_the_public_api_with_the_token(
+        self, make_gateway: GatewayFactory, upstreams: Upstreams
+    ) -> None:
+        from playwright.async_api import async_playwright
+
+        _, server = await make_gateway()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            )
+            try:
+                page = await browser.new_page()
+                problems: list[str] = []
+                page.on("pageerror", lambda exc: problems.append(str(exc)))
+                page.on(
+                    "console",
+                    lambda msg: problems.append(msg.text) if msg.type == "error" else None,
+                )
+                await page.goto(server.url + "/verify-email?token=tok-123")
+                await page.click("button")
+                await page.wait_for_selector("#result.ok", timeout=10_000)
+                await page.goto(server.url + "/reset-password?token=tok-456")
+                await page.fill("#password", "a brand new passphrase")
+                await page.click("button")
+                await page.wait_for_selector("#result.ok", timeout=10_000)
+            finally:
+                await browser.close()
+        assert problems == []
+        bodies = [h.body for h in upstreams["auth"].hits if h.method == "POST"]
+        assert b'{"token":"tok-123"}' in bodies
+        assert b'{"token":"tok-456","new_password":"a brand new passphrase"}' in bodies

@@ -139,6 +139,8 @@ class AppServer:
                 log_level="warning",
                 lifespan="on",
                 access_log=False,
+                # As in production: the app, not uvicorn, decides whom to believe.
+                proxy_headers=False,
             )
         )
         self._task: asyncio.Task[None] | None = None

@@ -55,6 +55,7 @@ class ServiceProcess:
             "--port",
             str(self.port),
             "--no-access-log",
+            "--no-proxy-headers",
             "--log-level",
             "warning",
         ]
