@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -203,8 +203,8 @@ async def products_for_lines(
 
 async def insert_reservation(
     session: AsyncSession, reservation_id: uuid.UUID, order_id: uuid.UUID | None, ttl: int
-) -> bool:
-    """Create an active reservation; False when that id already exists."""
+) -> datetime | None:
+    """Create an active reservation: its expiry, or None when that id already exists."""
     result = await session.execute(
         insert(reservation)
         .values(
@@ -214,9 +214,10 @@ async def insert_reservation(
             expires_at=sa.func.now() + sa.literal(timedelta(seconds=ttl), sa.Interval()),
         )
         .on_conflict_do_nothing(index_elements=[reservation.c.id])
-        .returning(reservation.c.id)
+        .returning(reservation.c.expires_at)
     )
-    return result.first() is not None
+    expires_at: datetime | None = result.scalar_one_or_none()
+    return expires_at
 
 
 async def insert_lines(

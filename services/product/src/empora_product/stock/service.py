@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from empora_common.messaging.outbox import add_event
+from empora_common.messaging.outbox import add_events
 from empora_contracts.events import StockChanged
 from empora_product.documents import Row, rfc3339
 from empora_product.models import outbox
@@ -55,19 +55,30 @@ def merge_lines(lines: Iterable[Line]) -> list[tuple[uuid.UUID, int]]:
 async def _stock_changed(
     session: AsyncSession, product_id: uuid.UUID, levels: repo.Levels, reason: str
 ) -> None:
-    on_hand, reserved = levels
-    await add_event(
+    await _stocks_changed(session, [(product_id, levels)], reason)
+
+
+async def _stocks_changed(
+    session: AsyncSession, changes: list[tuple[uuid.UUID, repo.Levels]], reason: str
+) -> None:
+    """One ``stock.changed`` event per product, written in one statement."""
+    await add_events(
         session,
         outbox,
-        "stock.changed",
-        StockChanged(
-            product_id=str(product_id),
-            on_hand=on_hand,
-            reserved=reserved,
-            available=on_hand - reserved,
-            reason=reason,
-        ).data(),
-        aggregate_id=product_id,
+        [
+            {
+                "event_type": "stock.changed",
+                "aggregate_id": str(product_id),
+                "data": StockChanged(
+                    product_id=str(product_id),
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    available=on_hand - reserved,
+                    reason=reason,
+                ).data(),
+            }
+            for product_id, (on_hand, reserved) in changes
+        ],
     )
 
 
@@ -203,8 +214,10 @@ async def reserve(
     The caller picks the reservation id, so a retry answers the existing reservation.
     """
     ttl = request.ttl_seconds or default_ttl
-    created = await repo.insert_reservation(session, request.reservation_id, request.order_id, ttl)
-    if not created:
+    expires_at = await repo.insert_reservation(
+        session, request.reservation_id, request.order_id, ttl
+    )
+    if expires_at is None:
         return await _existing(session, request.reservation_id), False
     lines = merge_lines(request.lines)
     products = await repo.products_for_lines(session, [pid for pid, _ in lines])
@@ -225,24 +238,27 @@ async def reserve(
     if failed:
         ok = {product_id for product_id, _, _ in reserved}
         raise OutOfStock(await _short_lines(session, lines, products, ok))
-    await repo.insert_lines(
-        session,
-        request.reservation_id,
-        (
-            {
-                "product_id": product_id,
-                "quantity": quantity,
-                "sku": products[product_id]["sku"],
-                "name": products[product_id]["name"],
-                "unit_price_amount": products[product_id]["price_amount"],
-                "currency": products[product_id]["currency"],
-            }
-            for product_id, quantity, _ in reserved
-        ),
-    )
-    for product_id, _, levels in reserved:
-        await _stock_changed(session, product_id, levels, "reserved")
-    return await _existing(session, request.reservation_id), True
+    stored = [
+        {
+            "product_id": product_id,
+            "quantity": quantity,
+            "sku": products[product_id]["sku"],
+            "name": products[product_id]["name"],
+            "unit_price_amount": products[product_id]["price_amount"],
+            "currency": products[product_id]["currency"],
+        }
+        for product_id, quantity, _ in reserved
+    ]
+    await repo.insert_lines(session, request.reservation_id, stored)
+    await _stocks_changed(session, [(pid, levels) for pid, _, levels in reserved], "reserved")
+    # Answered from what was just written: reading it back would cost two more statements.
+    header = {
+        "id": request.reservation_id,
+        "order_id": request.order_id,
+        "status": "active",
+        "expires_at": expires_at,
+    }
+    return _reservation_out(header, stored), True
 
 
 async def _short_lines(
@@ -307,7 +323,7 @@ async def commit(session: AsyncSession, reservation_id: uuid.UUID) -> Reservatio
             reference=reference,
             levels=levels,
         )
-        await _stock_changed(session, product_id, levels, "committed")
+    await _stocks_changed(session, [(pid, levels) for pid, _, levels in changes], "committed")
     updated = await repo.set_status(session, reservation_id, "committed")
     return _reservation_out(updated, lines)
 
