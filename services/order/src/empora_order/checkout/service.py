@@ -134,22 +134,9 @@ class CheckoutService:
         decline_since = now - timedelta(seconds=self.settings.decline_window_seconds)
         if not cart.items:
             empty = StoredResponse(422, problem(CartEmpty("Your cart is empty")))
-            async with self._tx() as session:
-                result = await repo.claim(
-                    session,
-                    user_id=user.user_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    now=now,
-                    new_order=None,
-                    lease_until=None,
-                    response=empty,
-                    decline_since=decline_since,
-                    decline_limit=self.settings.decline_limit,
-                )
-            if result.claimed:
-                return Outcome(empty.status, empty.body)
-            return await self._existing(user, key, fingerprint, body)
+            return await self._answer_without_order(
+                user, key, fingerprint, body, now, empty, decline_since
+            )
         rec = self._new_order(user, cart, body, now)
         for attempt in range(ORDER_NUMBER_ATTEMPTS):
             try:
@@ -252,6 +239,19 @@ class CheckoutService:
             "This cart is being checked out by another request; reload the cart"
         )
         stored = StoredResponse(error.status, problem(error))
+        return await self._answer_without_order(user, key, fingerprint, body, now, stored, now)
+
+    async def _answer_without_order(
+        self,
+        user: Principal,
+        key: str,
+        fingerprint: str,
+        body: CheckoutIn,
+        now: datetime,
+        stored: StoredResponse,
+        decline_since: datetime,
+    ) -> Outcome:
+        """Claim the key with a final answer and no order, or defer to its first request."""
         async with self._tx() as session:
             result = await repo.claim(
                 session,
@@ -262,7 +262,7 @@ class CheckoutService:
                 new_order=None,
                 lease_until=None,
                 response=stored,
-                decline_since=now,
+                decline_since=decline_since,
                 decline_limit=self.settings.decline_limit,
             )
         if result.claimed:
