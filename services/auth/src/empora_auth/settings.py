@@ -15,7 +15,9 @@ OWASP_ARGON2_PARALLELISM = 1
 
 
 def _default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+    # One core fewer than the machine has: a flood of logins (Argon2 is ~20 ms of CPU each)
+    # must not starve the event loops of this and the neighbouring services.
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 class AuthSettings(ServiceSettings):
