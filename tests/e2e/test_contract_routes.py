@@ -12,8 +12,10 @@ from tests.e2e.conftest import Platform
 from tests.e2e.test_journeys import (
     ADDRESS,
     PASSWORD,
+    add_to_cart,
     admin_token,
     call,
+    checkout,
     new_product,
     verified_user,
 )
@@ -332,38 +334,14 @@ class TestCartEdits:
         tok = user["access_token"]
         status, _, cart = await call(http, "GET", f"{gw}/api/cart", token=tok)
         assert status == 200 and cart["items"] == [] and cart["item_count"] == 0
-        status, _, cart = await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 2},
-        )
+        status, _, cart = await add_to_cart(http, gw, tok, mug["id"], 2)
         assert status == 201 and cart["items"][0]["line_total"]["amount"] == 1600
         version = cart["version"]
-        status, _, problem = await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 4},
-        )
+        status, _, problem = await add_to_cart(http, gw, tok, mug["id"], 4)
         assert status == 409 and problem["available"] == 5
-        status, _, _ = await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": str(uuid.uuid4()), "quantity": 1},
-        )
+        status, _, _ = await add_to_cart(http, gw, tok, str(uuid.uuid4()), 1)
         assert status == 404
-        status, _, _ = await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 100},
-        )
+        status, _, _ = await add_to_cart(http, gw, tok, mug["id"], 100)
         assert status == 422
         status, _, cart = await call(
             http, "PATCH", f"{gw}/api/cart/items/{mug['id']}", token=tok, json={"quantity": 3}
@@ -373,33 +351,15 @@ class TestCartEdits:
             http, "PATCH", f"{gw}/api/cart/items/{mug['id']}", token=tok, json={"quantity": 0}
         )
         assert status == 200 and cart["items"] == []
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 1},
-        )
+        await add_to_cart(http, gw, tok, mug["id"], 1)
         status, _, cart = await call(http, "DELETE", f"{gw}/api/cart/items/{mug['id']}", token=tok)
         assert status == 200 and cart["items"] == []
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 1},
-        )
+        await add_to_cart(http, gw, tok, mug["id"], 1)
         status, _, cart = await call(http, "DELETE", f"{gw}/api/cart", token=tok)
         assert status == 200 and cart["items"] == []
 
         # An archived product stays in the cart, flagged and out of the subtotal.
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": mug["id"], "quantity": 1},
-        )
+        await add_to_cart(http, gw, tok, mug["id"], 1)
         await call(http, "DELETE", f"{gw}/api/products/{mug['id']}", token=admin)
         status, _, cart = await call(http, "GET", f"{gw}/api/cart", token=tok)
         assert cart["items"][0]["purchasable"] is False and cart["subtotal"]["amount"] == 0
@@ -420,21 +380,8 @@ class TestOrderListing:
         buyer = await verified_user(http, platform)
         ids = []
         for _ in range(2):
-            await call(
-                http,
-                "POST",
-                f"{gw}/api/cart/items",
-                token=buyer["access_token"],
-                json={"product_id": cup["id"], "quantity": 1},
-            )
-            status, _, order = await call(
-                http,
-                "POST",
-                f"{gw}/api/orders",
-                token=buyer["access_token"],
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-                json={"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}},
-            )
+            await add_to_cart(http, gw, buyer["access_token"], cup["id"], 1)
+            status, _, order = await checkout(http, gw, buyer["access_token"])
             assert status == 201, order
             ids.append(order["id"])
         status, _, mine = await call(http, "GET", f"{gw}/api/orders", token=buyer["access_token"])
@@ -464,13 +411,7 @@ class TestOrderListing:
         pen = await new_product(http, platform, admin, price=300, stock=10)
         buyer = await verified_user(http, platform)
         tok = buyer["access_token"]
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=tok,
-            json={"product_id": pen["id"], "quantity": 1},
-        )
+        await add_to_cart(http, gw, tok, pen["id"], 1)
         key = str(uuid.uuid4())
         body = {"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}}
         status, _, _order = await call(
@@ -496,14 +437,7 @@ class TestOrderListing:
             json=body,
         )
         assert status == 422  # the cart is empty now
-        status, _, _ = await call(
-            http,
-            "POST",
-            f"{gw}/api/orders",
-            token=tok,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"shipping_address": ADDRESS, "payment": {"token": "tok_unknown"}},
-        )
+        status, _, _ = await checkout(http, gw, tok, "tok_unknown")
         assert status == 422
         status, _, _ = await call(
             http,

@@ -48,6 +48,33 @@ async def call(
         return resp.status, resp.headers.copy(), body  # type: ignore[return-value]
 
 
+async def add_to_cart(
+    http: aiohttp.ClientSession, gw: str, token: str, product_id: str, quantity: int
+) -> tuple[int, Any, Any]:
+    """``POST /api/cart/items`` for a signed-in user: (status, headers, cart)."""
+    return await call(
+        http,
+        "POST",
+        f"{gw}/api/cart/items",
+        token=token,
+        json={"product_id": product_id, "quantity": quantity},
+    )
+
+
+async def checkout(
+    http: aiohttp.ClientSession, gw: str, token: str, payment: str = "tok_visa", **extra: Any
+) -> tuple[int, Any, Any]:
+    """``POST /api/orders`` with a fresh Idempotency-Key: (status, headers, order/problem)."""
+    return await call(
+        http,
+        "POST",
+        f"{gw}/api/orders",
+        token=token,
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+        json={"shipping_address": ADDRESS, "payment": {"token": payment}, **extra},
+    )
+
+
 async def wait_for_email(
     http: aiohttp.ClientSession, platform: Platform, to: str, subject_has: str, timeout: float = 20
 ) -> dict[str, Any]:
@@ -391,21 +418,8 @@ class TestShoppingJourney:
         admin = await admin_token(http, platform)
         lamp = await new_product(http, platform, admin, price=1000, stock=3)
         user = await verified_user(http, platform)
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=user["access_token"],
-            json={"product_id": lamp["id"], "quantity": 3},
-        )
-        status, _, order = await call(
-            http,
-            "POST",
-            f"{gw}/api/orders",
-            token=user["access_token"],
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"shipping_address": ADDRESS, "payment": {"token": "tok_mastercard"}},
-        )
+        await add_to_cart(http, gw, user["access_token"], lamp["id"], 3)
+        status, _, order = await checkout(http, gw, user["access_token"], "tok_mastercard")
         assert status == 201, order
         assert order["shipping"]["amount"] == 499 and order["total"]["amount"] == 3499
         status, _, cancelled = await call(
@@ -428,13 +442,7 @@ class TestShoppingJourney:
         admin = await admin_token(http, platform)
         lamp = await new_product(http, platform, admin, price=1500, stock=1)
         user = await verified_user(http, platform)
-        await call(
-            http,
-            "POST",
-            f"{gw}/api/cart/items",
-            token=user["access_token"],
-            json={"product_id": lamp["id"], "quantity": 1},
-        )
+        await add_to_cart(http, gw, user["access_token"], lamp["id"], 1)
 
         status, _, problem = await call(
             http,
@@ -445,13 +453,8 @@ class TestShoppingJourney:
         )
         assert status == 400  # no Idempotency-Key
 
-        status, headers, problem = await call(
-            http,
-            "POST",
-            f"{gw}/api/orders",
-            token=user["access_token"],
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"shipping_address": ADDRESS, "payment": {"token": "tok_chargeDeclined"}},
+        status, headers, problem = await checkout(
+            http, gw, user["access_token"], "tok_chargeDeclined"
         )
         assert status == 402, problem
         assert headers["Content-Type"].startswith("application/problem+json")
@@ -468,14 +471,7 @@ class TestShoppingJourney:
         await call(
             http, "PUT", f"{gw}/api/products/{lamp['id']}/stock", token=admin, json={"quantity": 0}
         )
-        status, _, problem = await call(
-            http,
-            "POST",
-            f"{gw}/api/orders",
-            token=user["access_token"],
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}},
-        )
+        status, _, problem = await checkout(http, gw, user["access_token"])
         assert status == 409, problem
         assert problem["short_lines"] == [
             {"product_id": lamp["id"], "requested": 1, "available": 0}
@@ -488,12 +484,5 @@ class TestShoppingJourney:
         _, _, tokens = await call(
             http, "POST", f"{gw}/api/auth/login", json={"email": email, "password": PASSWORD}
         )
-        status, _, problem = await call(
-            http,
-            "POST",
-            f"{gw}/api/orders",
-            token=tokens["access_token"],
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-            json={"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}},
-        )
+        status, _, problem = await checkout(http, gw, tokens["access_token"])
         assert status == 403, problem
