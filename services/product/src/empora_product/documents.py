@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
+
 
 class Row(Protocol):
     """A database row read by column name (asyncpg Record or SQLAlchemy RowMapping)."""
@@ -38,7 +40,7 @@ def product_document(row: Row) -> dict[str, Any]:
 
 def stock_summary(is_active: bool, on_hand: int, reserved: int) -> dict[str, Any]:
     """The public stock figures: ``{"available", "in_stock"}``."""
-    available = max(on_hand - reserved, 0)
+    available = available_of(on_hand, reserved)
     return {"available": available, "in_stock": is_active and available > 0}
 
 
@@ -46,3 +48,27 @@ def with_stock(document: dict[str, Any], on_hand: int, reserved: int) -> dict[st
     """The document with its current stock merged in."""
     document["stock"] = stock_summary(document["is_active"], on_hand, reserved)
     return document
+
+
+# --- the cached hot path: serialised fragments, stock appended as bytes ----------------------
+#
+# A cached product is its document serialised once, without the closing brace and without
+# ``stock``; a response appends the live stock figures (``stock`` stays the last key, as
+# ``with_stock`` puts it) and joins the fragments, so nothing is parsed or re-serialised.
+
+
+def fragment(document: dict[str, Any]) -> bytes:
+    """The document (without ``stock``) as JSON bytes missing only its closing ``}``."""
+    return orjson.dumps(document)[:-1]
+
+
+def stock_tail(is_active: bool, available: int) -> bytes:
+    """What completes a fragment: ``,"stock":{...}}`` (``available`` already floored at 0)."""
+    if is_active and available > 0:
+        return b',"stock":{"available":%d,"in_stock":true}}' % available
+    return b',"stock":{"available":%d,"in_stock":false}}' % available
+
+
+def available_of(on_hand: int, reserved: int) -> int:
+    """``available`` as the public API shows it (never negative)."""
+    return max(on_hand - reserved, 0)

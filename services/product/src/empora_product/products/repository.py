@@ -25,10 +25,15 @@ _DETAIL_BY_ID = (
     " LEFT JOIN product.stock s ON s.product_id = p.id WHERE p.id = $1::uuid"
 )
 _DETAIL_BY_SLUG = _DETAIL_BY_ID.replace("p.id = $1::uuid", "p.slug = $1::text")
-_STOCK = (
-    "SELECT product_id, on_hand, reserved FROM product.stock WHERE product_id = ANY($1::uuid[])"
+# Live stock for cached documents: one row, the ``available`` figures in the order asked.
+_AVAILABLE = (
+    "SELECT array_agg(greatest(coalesce(s.on_hand - s.reserved, 0), 0) ORDER BY u.n)"
+    " FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
+    " LEFT JOIN product.stock s ON s.product_id = u.id"
 )
-_ONE_STOCK = "SELECT on_hand, reserved FROM product.stock WHERE product_id = $1::uuid"
+_ONE_AVAILABLE = (
+    "SELECT greatest(on_hand - reserved, 0) FROM product.stock WHERE product_id = $1::uuid"
+)
 _LOOKUP = (
     "SELECT p.id, p.sku, p.slug, p.name, p.price_amount, p.currency, p.is_active,"
     " coalesce(s.on_hand, 0) AS on_hand, coalesce(s.reserved, 0) AS reserved"
@@ -61,16 +66,16 @@ async def fetch_detail(pool: asyncpg.Pool, product_id: uuid.UUID | None, slug: s
     return await pool.fetchrow(_DETAIL_BY_SLUG, slug)
 
 
-async def fetch_stock(pool: asyncpg.Pool, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """``{product id: (on_hand, reserved)}`` for the given ids."""
-    rows = await pool.fetch(_STOCK, ids)
-    return {str(r["product_id"]): (r["on_hand"], r["reserved"]) for r in rows}
+async def fetch_available(pool: asyncpg.Pool, ids: Sequence[str]) -> list[int]:
+    """``available`` of each product, in the order of ``ids`` (0 without a stock row)."""
+    levels: list[int] | None = await pool.fetchval(_AVAILABLE, ids)
+    return levels or []
 
 
-async def fetch_one_stock(pool: asyncpg.Pool, product_id: str) -> tuple[int, int]:
-    """``(on_hand, reserved)`` of one product (zeros when it has no stock row)."""
-    row = await pool.fetchrow(_ONE_STOCK, product_id)
-    return (row["on_hand"], row["reserved"]) if row is not None else (0, 0)
+async def fetch_one_available(pool: asyncpg.Pool, product_id: str) -> int:
+    """``available`` of one product (0 when it has no stock row)."""
+    available: int | None = await pool.fetchval(_ONE_AVAILABLE, product_id)
+    return available or 0
 
 
 async def lookup(pool: asyncpg.Pool, ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:

@@ -75,3 +75,25 @@ class TestCatalogCache:
         assert listed["stock"] == {"available": 0, "in_stock": False}
         in_stock = await api.get("/api/products", params={"in_stock": "true"})
         assert in_stock.body["data"] == []
+
+    async def test_cached_pages_and_details_match_the_uncached_ones(self, api: Api) -> None:
+        product = await api.create_product("C-7", stock=3)
+        archived = await api.create_product("C-8", stock=2, is_active=False)
+        for path in (
+            f"/api/products/{archived['id']}",
+            "/api/products",
+            "/api/products?page=9",
+            f"/api/products/{product['id']}",
+            f"/api/products/{product['slug']}",
+        ):
+            first = await api.get(path)  # filled from the database
+            again = await api.get(path)  # served from the cache
+            assert first.status == again.status == 200
+            assert again.body == first.body
+        assert (await api.get("/api/products?page=9")).body["data"] == []
+        listed = (await api.get("/api/products")).body["data"]
+        assert [(p["sku"], p["stock"]) for p in listed] == [
+            ("C-7", {"available": 3, "in_stock": True})
+        ]
+        shown = (await api.get(f"/api/products/{archived['id']}")).body
+        assert shown["stock"] == {"available": 2, "in_stock": False}
