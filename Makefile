@@ -36,12 +36,18 @@ status: uv ## Show the services and servers with their health
 	$(UV) run --frozen empora status
 
 test: sync ## Run every test (real PostgreSQL, Redis and RabbitMQ), one session per folder
-	@failed=""; for dir in $(TEST_DIRS); do \
+	@failed=""; passed_n=0; failed_n=0; skipped_n=0; log=$$(mktemp); \
+	for dir in $(TEST_DIRS); do \
 		echo "== pytest $$dir"; \
-		$(UV) run --frozen pytest -q $(PYTEST_ARGS) "$$dir"; rc=$$?; \
+		$(UV) run --frozen pytest -q $(PYTEST_ARGS) "$$dir" | tee "$$log"; rc=$${PIPESTATUS[0]}; \
 		if [ $$rc -ne 0 ] && [ $$rc -ne 5 ]; then failed="$$failed $$dir"; fi; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED in:$$failed"; exit 1; fi; echo "all tests passed"
+		summary=$$(tail -n 1 "$$log"); \
+		n=$$(grep -oE '[0-9]+ passed' <<<"$$summary" | grep -oE '[0-9]+'); passed_n=$$((passed_n + $${n:-0})); \
+		n=$$(grep -oE '[0-9]+ (failed|error)' <<<"$$summary" | awk '{s+=$$1} END {print s+0}'); failed_n=$$((failed_n + $${n:-0})); \
+		n=$$(grep -oE '[0-9]+ skipped' <<<"$$summary" | grep -oE '[0-9]+'); skipped_n=$$((skipped_n + $${n:-0})); \
+	done; rm -f "$$log"; \
+	echo "total: $$passed_n passed, $$failed_n failed, $$skipped_n skipped"; \
+	if [ -n "$$failed" ]; then echo "FAILED in:$$failed"; exit 1; fi
 
 test-fast: ## Every test except the slow platform and fault tests
 	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
