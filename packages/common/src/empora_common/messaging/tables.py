@@ -7,6 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from empora_common.db import make_metadata
+
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
     """Events written in the business transaction, waiting for the relay."""
@@ -47,46 +49,12 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 
 
 def create_messaging_tables(op: Any, schema: str) -> None:
-    """Create outbox and inbox in a migration (``op`` is alembic.op)."""
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("id", UUID(as_uuid=True), nullable=False),
-        sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("aggregate_id", sa.Text),
-        sa.Column("correlation_id", sa.Text),
-        sa.Column("data", JSONB, nullable=False),
-        sa.Column(
-            "occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column("published_at", sa.DateTime(timezone=True)),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_error", sa.Text),
-        sa.PrimaryKeyConstraint("seq", name="pk_outbox"),
-        sa.UniqueConstraint("id", name="uq_outbox_id"),
-        schema=schema,
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["seq"],
-        schema=schema,
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
-    op.create_index("ix_outbox_published_at", "outbox", ["published_at"], schema=schema)
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, nullable=False),
-        sa.Column("event_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
-        schema=schema,
-    )
-    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema)
+    """Create outbox and inbox in a migration (``op`` is alembic.op), from the same Table
+    definitions the services use at run time, so the two can never drift apart."""
+    metadata = make_metadata(schema)
+    bind = op.get_bind()
+    outbox_table(metadata).create(bind)
+    inbox_table(metadata).create(bind)
 
 
 def drop_messaging_tables(op: Any, schema: str) -> None:
