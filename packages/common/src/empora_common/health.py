@@ -43,10 +43,8 @@ async def check_broker(state: Any) -> None:
     if relay is not None and not relay.connected:
         raise ConnectionError("broker not connected")
     consumers = getattr(state, "consumers", ()) or ()
-    for consumer in consumers:
-        conn = consumer._connection
-        if conn is None or conn.is_closed:
-            raise ConnectionError("broker not connected")
+    if not all(consumer.connected for consumer in consumers):
+        raise ConnectionError("broker not connected")
 
 
 async def _run(check: Check, state: Any, timeout: float) -> str:

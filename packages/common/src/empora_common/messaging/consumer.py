@@ -84,6 +84,11 @@ class EventConsumer:
         await queue.consume(self._on_message)
         self._started.set()
 
+    @property
+    def connected(self) -> bool:
+        """True while the consumer holds an open broker connection."""
+        return self._connection is not None and not self._connection.is_closed
+
     async def wait_started(self) -> None:
         """Wait until the queue is declared and consumed."""
         await self._started.wait()
