@@ -125,6 +125,30 @@ def make_consumer(engine: AsyncEngine, amqp_url: str, names: Names, **kw: Any) -
     )
 
 
+def envelope(n: int) -> Envelope:
+    """A ``thing.happened`` event carrying ``n``."""
+    return Envelope(
+        id=uuid.uuid4(),
+        type="thing.happened",
+        version=1,
+        occurred_at="2026-11-25T10:00:00Z",
+        producer="test",
+        data={"n": n},
+    )
+
+
+async def publish(amqp_url: str, names: Names, *bodies: bytes) -> None:
+    """Publish raw bodies to the events exchange, as a producer would."""
+    conn = await aio_pika.connect(amqp_url)
+    try:
+        channel = await conn.channel()
+        exchange = await channel.get_exchange(names.events)
+        for body in bodies:
+            await exchange.publish(aio_pika.Message(body), routing_key="thing.happened")
+    finally:
+        await conn.close()
+
+
 async def queue_depth(amqp_url: str, name: str) -> int:
     conn = await aio_pika.connect(amqp_url)
     try:
@@ -217,22 +241,8 @@ class TestIdempotentConsumer:
         consumer = make_consumer(engine, infra.amqp_url, names)
         await consumer.start()
         try:
-            env = Envelope(
-                id=uuid.uuid4(),
-                type="thing.happened",
-                version=1,
-                occurred_at="2026-11-25T10:00:00Z",
-                producer="test",
-                data={"n": 7},
-            )
-            conn = await aio_pika.connect(infra.amqp_url)
-            channel = await conn.channel()
-            exchange = await channel.get_exchange(names.events)
-            for _ in range(3):
-                await exchange.publish(
-                    aio_pika.Message(env.to_bytes()), routing_key="thing.happened"
-                )
-            await conn.close()
+            env = envelope(7)
+            await publish(infra.amqp_url, names, *[env.to_bytes()] * 3)
 
             async def consumed() -> bool:
                 return await queue_depth(infra.amqp_url, names.queue("msgtest.effects")) == 0
@@ -250,20 +260,8 @@ class TestIdempotentConsumer:
         consumer = make_consumer(engine, infra.amqp_url, names)
         await consumer.start()
         try:
-            good = Envelope(
-                id=uuid.uuid4(),
-                type="thing.happened",
-                version=1,
-                occurred_at="2026-11-25T10:00:00Z",
-                producer="test",
-                data={"n": 1},
-            )
-            conn = await aio_pika.connect(infra.amqp_url)
-            channel = await conn.channel()
-            exchange = await channel.get_exchange(names.events)
-            await exchange.publish(aio_pika.Message(b"{not json"), routing_key="thing.happened")
-            await exchange.publish(aio_pika.Message(good.to_bytes()), routing_key="thing.happened")
-            await conn.close()
+            good = envelope(1)
+            await publish(infra.amqp_url, names, b"{not json", good.to_bytes())
 
             async def dead_lettered() -> bool:
                 return await queue_depth(infra.amqp_url, names.dlq("msgtest.effects")) == 1
@@ -301,19 +299,8 @@ class TestIdempotentConsumer:
         )
         await consumer.start()
         try:
-            env = Envelope(
-                id=uuid.uuid4(),
-                type="thing.happened",
-                version=1,
-                occurred_at="2026-11-25T10:00:00Z",
-                producer="test",
-                data={"n": 1},
-            )
-            conn = await aio_pika.connect(infra.amqp_url)
-            channel = await conn.channel()
-            exchange = await channel.get_exchange(names.events)
-            await exchange.publish(aio_pika.Message(env.to_bytes()), routing_key="thing.happened")
-            await conn.close()
+            env = envelope(1)
+            await publish(infra.amqp_url, names, env.to_bytes())
 
             async def dead_lettered() -> bool:
                 return await queue_depth(infra.amqp_url, names.dlq("msgtest.effects")) == 1
