@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from empora_cart.app import create_app
 from empora_cart.settings import CartSettings
+from empora_common.testing.client import JsonClient
 from empora_common.testing.infra import AppServer, TestInfra, serve
 from empora_common.testing.tokens import TestSigner
 
@@ -100,49 +101,8 @@ class StandInCatalog:
         return Starlette(routes=[Route("/internal/products/lookup", self.lookup, methods=["POST"])])
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: Any
-
-
-class Api:
+class Api(JsonClient):
     """A real HTTP client of one server."""
-
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self.session = session
-        self.base_url = base_url
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> Reply:
-        async with self.session.request(
-            method, self.base_url + path, json=json, data=data, headers=headers
-        ) as resp:
-            body = await resp.json(content_type=None) if await resp.read() else None
-            return Reply(resp.status, body, resp.headers)
-
-    async def get(self, path: str, **kw: Any) -> Reply:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, **kw: Any) -> Reply:
-        return await self.call("POST", path, **kw)
-
-    async def put(self, path: str, **kw: Any) -> Reply:
-        return await self.call("PUT", path, **kw)
-
-    async def patch(self, path: str, **kw: Any) -> Reply:
-        return await self.call("PATCH", path, **kw)
-
-    async def delete(self, path: str, **kw: Any) -> Reply:
-        return await self.call("DELETE", path, **kw)
 
 
 @pytest.fixture(scope="session")

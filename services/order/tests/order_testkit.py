@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from empora_common.testing.client import JsonClient, Reply
 from empora_common.testing.tokens import TestSigner
 
 INTERNAL_TOKEN = "test-internal-token"
@@ -229,13 +230,6 @@ class CartStandIn:
 
 
 @dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: Any
-
-
-@dataclass
 class Buyer:
     """A signed-in user with a token."""
 
@@ -244,11 +238,11 @@ class Buyer:
     headers: dict[str, str]
 
 
-class Api:
+class Api(JsonClient):
     """A small JSON client of the order service under test."""
 
     def __init__(self, session: aiohttp.ClientSession, signer: TestSigner) -> None:
-        self.session = session
+        super().__init__(session)
         self.signer = signer
         self.admin = self.buyer(roles=["admin"])
 
@@ -259,24 +253,6 @@ class Api:
             uid, email=email, roles=roles or ["customer"], email_verified=verified
         )
         return Buyer(uid, email, headers)
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        headers: dict[str, str] | None = None,
-        json: Any = None,
-        data: Any = None,
-    ) -> Reply:
-        async with self.session.request(
-            method, path, headers=headers, json=json, data=data
-        ) as resp:
-            try:
-                body = await resp.json(content_type=None)
-            except ValueError:
-                body = await resp.text()
-            return Reply(resp.status, body, resp.headers)
 
     async def checkout(
         self,

@@ -3,70 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from empora_common.testing.client import JsonClient, Reply
 from empora_common.testing.tokens import TestSigner
 
 PROBLEM = "application/problem+json"
 INTERNAL_HEADERS = {"X-Internal-Token": "test-internal-token"}
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: Any
-
-
-class Api:
+class Api(JsonClient):
     """A small JSON client for the service under test."""
 
     def __init__(self, session: aiohttp.ClientSession, signer: TestSigner) -> None:
-        self.session = session
+        super().__init__(session)
         self.signer = signer
         self.admin = signer.headers(roles=["admin"])
         self.customer = signer.headers(roles=["customer"])
         self.internal = dict(INTERNAL_HEADERS)
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-        params: dict[str, Any] | None = None,
-        data: Any = None,
-    ) -> Reply:
-        async with self.session.request(
-            method, path, json=json, headers=headers, params=params, data=data
-        ) as resp:
-            raw = await resp.read()
-            body: Any = None
-            if raw:
-                try:
-                    body = await resp.json(content_type=None)
-                except ValueError:
-                    body = raw.decode()
-            return Reply(resp.status, body, resp.headers)
-
-    async def get(self, path: str, **kw: Any) -> Reply:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, **kw: Any) -> Reply:
-        return await self.call("POST", path, **kw)
-
-    async def patch(self, path: str, **kw: Any) -> Reply:
-        return await self.call("PATCH", path, **kw)
-
-    async def put(self, path: str, **kw: Any) -> Reply:
-        return await self.call("PUT", path, **kw)
-
-    async def delete(self, path: str, **kw: Any) -> Reply:
-        return await self.call("DELETE", path, **kw)
 
     # --- builders -----------------------------------------------------------------------
 
