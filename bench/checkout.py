@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from empora_common.server import HTTP_PROTOCOL
 from empora_common.testing.infra import (
     AppServer,
     create_database,
@@ -78,7 +79,7 @@ class Proc:
         cmd = [
             sys.executable, "-m", "uvicorn", self.module, "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-            "--log-level", "warning", "--loop", "uvloop", "--http", "httptools",
+            "--log-level", "warning", "--loop", "uvloop", "--http", HTTP_PROTOCOL,
         ]  # fmt: skip
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from empora_common.server import HTTP_PROTOCOL
 from empora_common.testing.infra import (
     AppServer,
     discover_test_infra,
@@ -141,7 +142,7 @@ def uvicorn_cmd(app: str, port: int, *extra: str) -> list[str]:
         "--loop",
         "uvloop",
         "--http",
-        "httptools",
+        HTTP_PROTOCOL,  # as the services run in production (one write per response)
         *extra,
     ]
 
@@ -407,8 +408,8 @@ def page_limit_for(port: int, target: int = PAGE_TARGET_BYTES) -> tuple[int, int
 
 
 def start_gateway(platform: Platform, name: str, upstream_port: int, **env: str) -> Proc:
-    """``python -m empora_gateway`` (its production settings: uvloop, httptools, INFO access
-    log) in front of ``upstream_port``."""
+    """``python -m empora_gateway`` (its production settings: uvloop, httptools with one write
+    per response, INFO access log) in front of ``upstream_port``."""
     port = free_port()
     gateway_env = {
         **os.environ,
@@ -580,7 +581,7 @@ async def main() -> int:
             print(f"{rounds} interleaved rounds of {seconds}s (latency runs {latency_seconds}s)\n")
 
             # 1. Latency at concurrency 1.
-            direct_c1, plain_c1 = Series("direct"), Series("gateway")
+            direct_c1, plain_c1 = Series("c=1 direct"), Series("c=1 gateway")
             await interleave(
                 [
                     (direct_c1, {"url": url(upstream)}),
@@ -591,7 +592,7 @@ async def main() -> int:
                 seconds=latency_seconds,
             )
             # 2. Throughput in front of the product service: gateway vs nginx (and direct).
-            direct_tp, plain_tp, nginx_tp = Series("direct"), Series("gateway"), Series("nginx")
+            direct_tp, plain_tp, nginx_tp = (Series("direct"), Series("gateway"), Series("nginx"))
             configs: list[tuple[Series, dict[str, Any]]] = [
                 (direct_tp, {"url": url(upstream)}),
                 (plain_tp, {"url": url(plain), "measured": plain}),
@@ -600,7 +601,11 @@ async def main() -> int:
                 configs.append((nginx_tp, {"url": url(nginx), "measured": nginx}))
             await interleave(configs, rounds, connections=conc, seconds=seconds)
             # 2b. Proxy-bound: the same comparison in front of the minimal stand-in.
-            light_direct, light_tp, light_nginx = Series("d"), Series("g"), Series("n")
+            light_direct, light_tp, light_nginx = (
+                Series("stand-in direct"),
+                Series("stand-in gateway"),
+                Series("stand-in nginx"),
+            )
             configs = [
                 (light_direct, {"url": url(standin, STANDIN_PATH)}),
                 (light_tp, {"url": url(light, STANDIN_PATH), "measured": light}),
@@ -611,7 +616,7 @@ async def main() -> int:
                 )
             await interleave(configs, rounds, connections=conc, seconds=seconds)
             # 3. JWT + rate limit on (repeat token) vs off.
-            guarded_tp, plain_auth_tp = Series("guarded"), Series("plain")
+            guarded_tp, plain_auth_tp = Series("JWT+RL on"), Series("JWT+RL off")
             await interleave(
                 [
                     (guarded_tp, {"url": url(guarded), "headers": auth, "measured": guarded}),
@@ -644,7 +649,7 @@ async def main() -> int:
             )
             # 5. A ~33 KB page of full product details through the gateway (production
             #    settings: token checks and rate limiting on; anonymous, as a shopper browses).
-            page_direct, page_gw = Series("direct"), Series("gateway")
+            page_direct, page_gw = Series("page direct"), Series("page gateway")
             page_limit = page_bytes = 0
             if upstream is standin:
                 print("  5. skipped: the stand-in has no product list route")
@@ -683,6 +688,14 @@ async def main() -> int:
         page_gw,
     )
     bad = sum(s_.bad() for s_ in all_series) + miss.non_2xx + hit.non_2xx
+    # Which runs had them: non-2xx answers, and socket errors (wrk counts a request that took
+    # over its 2 s timeout as one, which a loaded upstream alone can cause).
+    bad_detail = ", ".join(
+        f"{s_.label}: {sum(r.non_2xx for r in s_.runs)} non-2xx, "
+        f"{sum(r.errors for r in s_.runs)} socket"
+        for s_ in all_series
+        if s_.bad()
+    )
     add50 = plain_c1.median("p50_ms") - direct_c1.median("p50_ms")
     add99 = plain_c1.median("p99_ms") - direct_c1.median("p99_ms")
     print("1. latency at concurrency 1 (median of rounds)")
@@ -757,7 +770,7 @@ async def main() -> int:
     else:
         print("  not measured (no real product service)\n")
     if bad:
-        print(f"WARNING: {bad} non-2xx answers or socket errors during the runs")
+        print(f"WARNING: {bad} non-2xx answers or socket errors during the runs ({bad_detail})")
     print(f"done in {time.monotonic() - started:.0f}s")
     return 0
 

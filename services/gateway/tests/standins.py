@@ -89,7 +89,9 @@ class StandIn:
                     path=path,
                     query=request.url.query,
                     headers=dict(request.headers),
-                    raw_headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
+                    raw_headers=[
+                        (k.decode(), v.decode(errors="replace")) for k, v in request.headers.raw
+                    ],
                     body=body,
                 )
             )

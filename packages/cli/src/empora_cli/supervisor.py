@@ -18,6 +18,7 @@ from typing import IO
 
 from empora_cli.state import ProcessRecord
 from empora_common.infra import proc_start_time
+from empora_common.server import HTTP_PROTOCOL
 
 PR_SET_PDEATHSIG = 1
 
@@ -76,6 +77,9 @@ def uvicorn_command(service: str, host: str, port: int) -> list[str]:
         "--no-access-log",
         # The services decide themselves whose X-Forwarded-For to believe (TRUSTED_PROXIES).
         "--no-proxy-headers",
+        # uvicorn's httptools protocol sending each response in one write.
+        "--http",
+        HTTP_PROTOCOL,
         "--timeout-graceful-shutdown",
         "5",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from empora_common.server import HttpProtocol
 from empora_gateway.settings import GatewaySettings
 
 
@@ -16,7 +17,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,
         # The gateway decides itself whom to trust (TRUSTED_PROXIES); uvicorn's own
         # X-Forwarded-For handling would let local clients choose their address.
         proxy_headers=False,

@@ -16,7 +16,7 @@ import sys
 import time
 from random import getrandbits
 from typing import Any, cast
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import structlog
@@ -52,6 +52,7 @@ from empora_gateway.ratelimit import TOKEN_BUCKET_LUA, Bucket, Decision, RateLim
 from empora_gateway.redis_pipe import PipelinedRedis
 from empora_gateway.revocation import RevocationReader
 from empora_gateway.settings import GatewaySettings
+from empora_gateway.upstream import UpstreamPool
 
 log = structlog.get_logger("empora.gateway")
 
@@ -102,7 +103,9 @@ class Gateway:
         self.redis: PipelinedRedis | None = None
         self.limiter: RateLimiter | None = None
         self.verifier: TokenVerifier | None = None
+        # For health checks and OpenAPI documents; proxied requests use ``proxy.pools``.
         self.session: aiohttp.ClientSession | None = None
+        self.base_paths: dict[str, bytes] = {}
         self.health = HealthAggregator(
             self.upstreams,
             timeout=settings.health_timeout,
@@ -143,7 +146,18 @@ class Gateway:
             timeout=aiohttp.ClientTimeout(total=None),
             max_field_size=16_384,
         )
-        self.proxy.session = self.session
+        loop = asyncio.get_running_loop()
+        for name, base in self.upstreams.items():
+            parts = urlsplit(base)
+            self.proxy.pools[name] = UpstreamPool(
+                parts.hostname or "127.0.0.1",
+                parts.port or 80,
+                limit=settings.upstream_pool_size,
+                keepalive=settings.upstream_keepalive,
+                connect_timeout=settings.connect_timeout,
+                loop=loop,
+            )
+            self.base_paths[name] = parts.path.rstrip("/").encode("ascii")
         self.health.session = self.session
         self.openapi.session = self.session
         self.redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
@@ -185,6 +199,8 @@ class Gateway:
             await self.verifier.close()
         if self.session is not None:
             await self.session.close()
+        for pool in self.proxy.pools.values():
+            await pool.close()
         if self.redis is not None:
             await self.redis.close()
         self._started = False
@@ -243,7 +259,7 @@ class Gateway:
         content_length = transfer_encoding = connection = None
         preflight_method = preflight_headers = None
         header_bytes = 0
-        forward: list[tuple[str, str]] = []
+        forward: list[Header] = []
         for name, value in scope["headers"]:
             header_bytes += len(name) + len(value) + 4
             if name in STRIP_REQUEST:
@@ -270,12 +286,7 @@ class Gateway:
                 preflight_method = value
             elif name == b"access-control-request-headers":
                 preflight_headers = value
-            try:
-                # aiohttp writes header values as UTF-8: decode so that they go out unchanged.
-                text = value.decode()
-            except UnicodeDecodeError:
-                text = value.decode("latin-1")
-            forward.append((name.decode("latin-1"), text))
+            forward.append((name, value))
 
         # A fresh id is 128 random bits in hex like pick_request_id's, without a getrandom(2)
         # syscall per request: a request id is a label, not a secret.
@@ -480,7 +491,7 @@ class Gateway:
         service: str,
         method: str,
         path: str,
-        forward: list[tuple[str, str]],
+        forward: list[Header],
         client_ip: str,
         authorization: bytes | None,
         content_length: bytes | None,
@@ -572,7 +583,7 @@ class Gateway:
         if connection is not None:
             listed = header_names_in_connection(connection) - {b"close", b"keep-alive"}
             if listed:
-                forward = [(k, v) for k, v in forward if k.encode("latin-1") not in listed]
+                forward = [(k, v) for k, v in forward if k not in listed]
 
         body: Body = None
         if content_length is not None:
@@ -605,7 +616,7 @@ class Gateway:
                 except ClientTooSlow:
                     return await self._too_slow(send, path, extra)
                 if isinstance(body, StreamedBody):
-                    forward.append(("Content-Length", str(length)))
+                    forward.append((b"content-length", content_length))
         elif transfer_encoding is not None:
             try:
                 body = await self._read_chunked(receive)
@@ -624,12 +635,12 @@ class Gateway:
                 )
                 return 413
 
-        forward.append(("X-Request-ID", request_id))
-        forward.append(("X-Forwarded-For", client_ip))
-        forward.append(("X-Forwarded-Proto", "https" if secure else "http"))
-        url = self.upstreams[service] + raw_path.decode("ascii")
+        forward.append((b"x-request-id", request_id.encode()))
+        forward.append((b"x-forwarded-for", client_ip.encode()))
+        forward.append((b"x-forwarded-proto", b"https" if secure else b"http"))
+        target = self.base_paths[service] + raw_path
         if query:
-            url += "?" + query.decode("ascii")
+            target += b"?" + query
         timeout = (
             settings.checkout_timeout
             if routing.is_checkout_like(method, path)
@@ -639,7 +650,7 @@ class Gateway:
             send,
             service=service,
             method=method,
-            url=url,
+            target=target,
             headers=forward,
             body=body,
             timeout=timeout,

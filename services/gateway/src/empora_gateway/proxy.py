@@ -1,22 +1,20 @@
-"""Forwarding to an upstream: pooled aiohttp, streaming, retries, breaker verdicts."""
+"""Forwarding to an upstream: pooled keep-alive connections, streaming, retries, breakers."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
 
-import aiohttp
 import structlog
 from starlette.types import Receive, Send
-from yarl import URL
 
 from empora_gateway.breaker import CircuitBreaker, RetryBudget
 from empora_gateway.headers import API_CSP, CSP_NAME, STRIP_RESPONSE, Header
 from empora_gateway.metrics import GatewayMetrics
 from empora_gateway.problems import send_problem
+from empora_gateway.upstream import UpstreamConnection, UpstreamError, UpstreamPool
 
 log = structlog.get_logger("empora.gateway.proxy")
 
@@ -75,15 +73,6 @@ class StreamedBody:
 Body = bytes | StreamedBody | None
 
 
-def _failure_kind(exc: BaseException) -> str:
-    """connect (nothing reached the upstream), timeout, or disconnect."""
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return "connect"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return "disconnect"
-
-
 _FAILURE_ANSWERS: dict[str, tuple[int, str, str]] = {
     "connect": (503, "service-unavailable", "The {service} service is unavailable"),
     "timeout": (504, "gateway-timeout", "The {service} service did not answer in time"),
@@ -108,16 +97,7 @@ class Proxy:
         self.budget = budget
         self.connect_timeout = connect_timeout
         self.backoff = backoff
-        self.session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
-
-    def _timeout(self, total: float) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(total)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=total, sock_connect=self.connect_timeout)
-            if len(self._timeouts) < 64:
-                self._timeouts[total] = timeout
-        return timeout
+        self.pools: dict[str, UpstreamPool] = {}
 
     async def forward(
         self,
@@ -125,8 +105,8 @@ class Proxy:
         *,
         service: str,
         method: str,
-        url: str,
-        headers: list[tuple[str, str]],
+        target: bytes,
+        headers: list[Header],
         body: Body,
         timeout: float,
         extra: list[Header],
@@ -153,7 +133,7 @@ class Proxy:
                 breaker=breaker,
                 service=service,
                 method=method,
-                url=url,
+                target=target,
                 headers=headers,
                 body=body,
                 timeout=timeout,
@@ -174,56 +154,43 @@ class Proxy:
         breaker: CircuitBreaker,
         service: str,
         method: str,
-        url: str,
-        headers: list[tuple[str, str]],
+        target: bytes,
+        headers: list[Header],
         body: Body,
         timeout: float,
         extra: list[Header],
         instance: str,
     ) -> int:
-        session = self.session
-        assert session is not None, "the gateway has not started"
+        pool = self.pools[service]
         self.budget.deposit()
         idempotent = method in IDEMPOTENT_METHODS
-        target = URL(url, encoded=True)
         loop_time = asyncio.get_running_loop().time
         deadline = loop_time() + timeout
-        client_timeout = self._timeout(timeout)
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                resp = await session.request(
-                    method,
-                    target,
-                    headers=headers,
-                    data=body,
-                    timeout=client_timeout,
-                    allow_redirects=False,
-                )
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                resp = await pool.request(method, target, headers, body, deadline)
+            except UpstreamError as exc:
                 if isinstance(body, StreamedBody) and body.error is not None:
                     breaker.release_probe()
                     return await self._client_failed(send, body.error, extra, instance)
-                kind = _failure_kind(exc)
+                kind = exc.kind
                 breaker.record_failure()
                 self.metrics.upstream_errors.labels(service, kind).inc()
                 replayable = not (isinstance(body, StreamedBody) and body.started)
                 retriable = (kind == "connect" and replayable) or (
                     kind == "disconnect" and idempotent
                 )
-                if attempt == 0 and retriable:
-                    remaining = await self._retry_wait(deadline, loop_time, breaker, service)
-                    if remaining is not None:
-                        attempt += 1
-                        client_timeout = aiohttp.ClientTimeout(
-                            total=remaining, sock_connect=self.connect_timeout
-                        )
-                        continue
+                if (
+                    attempt == 0
+                    and retriable
+                    and await self._retry_wait(deadline, loop_time, breaker, service)
+                ):
+                    attempt += 1
+                    continue
                 status, slug, detail = _FAILURE_ANSWERS[kind]
-                log.warning(
-                    "upstream_failed", upstream=service, kind=kind, error=type(exc).__name__
-                )
+                log.warning("upstream_failed", upstream=service, kind=kind, error=str(exc))
                 await send_problem(
                     send,
                     status,
@@ -237,15 +204,15 @@ class Proxy:
             status = resp.status
             if status >= 500:
                 breaker.record_failure()
-                if idempotent and attempt == 0 and status in RETRY_STATUSES:
-                    remaining = await self._retry_wait(deadline, loop_time, breaker, service)
-                    if remaining is not None:
-                        resp.release()
-                        attempt += 1
-                        client_timeout = aiohttp.ClientTimeout(
-                            total=remaining, sock_connect=self.connect_timeout
-                        )
-                        continue
+                if (
+                    idempotent
+                    and attempt == 0
+                    and status in RETRY_STATUSES
+                    and await self._retry_wait(deadline, loop_time, breaker, service)
+                ):
+                    resp.release()
+                    attempt += 1
+                    continue
             else:
                 breaker.record_success()
             try:
@@ -256,39 +223,36 @@ class Proxy:
     async def _retry_wait(
         self,
         deadline: float,
-        loop_time: Any,
+        loop_time: Callable[[], float],
         breaker: CircuitBreaker,
         service: str,
-    ) -> float | None:
-        """Sleep the jittered backoff if a retry is allowed; the time left, else None."""
+    ) -> bool:
+        """Sleep the jittered backoff if a retry is allowed and time is left for it."""
         backoff = random.uniform(*self.backoff)
         if deadline - loop_time() <= backoff + 0.05:
-            return None
+            return False
         if not breaker.allow() or not self.budget.withdraw():
-            return None
+            return False
         self.metrics.retries.labels(service).inc()
         await asyncio.sleep(backoff)
-        remaining = deadline - loop_time()
-        return remaining if remaining > 0.05 else None
+        return deadline - loop_time() > 0.05
 
     async def _relay(
         self,
         send: Send,
-        resp: aiohttp.ClientResponse,
+        resp: UpstreamConnection,
         service: str,
         breaker: CircuitBreaker,
         extra: list[Header],
         instance: str,
     ) -> int:
-        content = resp.content
         try:
             # Read the first chunk before answering, so a failure here can still be a 504/502.
-            chunk = await content.readany()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            kind = "timeout" if isinstance(exc, TimeoutError) else "disconnect"
+            chunk = await resp.read()
+        except UpstreamError as exc:
             breaker.record_failure()
-            self.metrics.upstream_errors.labels(service, kind).inc()
-            status, slug, detail = _FAILURE_ANSWERS[kind]
+            self.metrics.upstream_errors.labels(service, exc.kind).inc()
+            status, slug, detail = _FAILURE_ANSWERS[exc.kind]
             await send_problem(
                 send,
                 status,
@@ -300,8 +264,7 @@ class Proxy:
             return status
         out: list[Header] = []
         has_csp = False
-        for name, value in resp.raw_headers:
-            name = name.lower()
+        for name, value in resp.headers:
             if name in STRIP_RESPONSE:
                 continue
             if name == CSP_NAME:
@@ -313,15 +276,15 @@ class Proxy:
         status = resp.status
         await send({"type": "http.response.start", "status": status, "headers": out})
         try:
-            while not content.at_eof():
+            while not resp.at_eof:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                chunk = await content.readany()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                chunk = await resp.read()
+        except UpstreamError as exc:
             # Too late for an error answer: end the response without completing it, so
             # the client sees a broken transfer rather than a truncated body it trusts.
             breaker.record_failure()
             self.metrics.upstream_errors.labels(service, "body").inc()
-            log.warning("upstream_body_failed", upstream=service, error=type(exc).__name__)
+            log.warning("upstream_body_failed", upstream=service, error=str(exc))
             return status
         await send({"type": "http.response.body", "body": chunk, "more_body": False})
         return status

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from urllib.parse import urlsplit
 
-import aiohttp
 from starlette.types import Message
 
 from empora_gateway.breaker import BreakerState, CircuitBreaker, RetryBudget
 from empora_gateway.metrics import GatewayMetrics
 from empora_gateway.proxy import Proxy
+from empora_gateway.upstream import UpstreamPool
 
 from ..standins import Upstreams
 
@@ -35,15 +36,18 @@ class TestProbeRelease:
         async def send(message: Message) -> None:
             sent.append(message)
 
-        async with aiohttp.ClientSession() as session:
-            proxy.session = session
-            url = upstreams.servers["product"].url + "/api/products/sleep?seconds=1"
+        upstream = urlsplit(upstreams.servers["product"].url)
+        pool = UpstreamPool(
+            upstream.hostname or "", upstream.port or 80, limit=4, keepalive=4, connect_timeout=1
+        )
+        proxy.pools["product"] = pool
+        try:
             task = asyncio.create_task(
                 proxy.forward(
                     send,
                     service="product",
                     method="GET",
-                    url=url,
+                    target=b"/api/products/sleep?seconds=1",
                     headers=[],
                     body=None,
                     timeout=5,
@@ -56,5 +60,7 @@ class TestProbeRelease:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        finally:
+            await pool.close()
         assert sent == []
         assert breaker.allow()  # freed: the next request may probe

@@ -19,6 +19,7 @@ from empora_common.constants import SERVICES
 from empora_common.db import plain_database_url
 from empora_common.migrations import upgrade
 from empora_common.paths import migrations_dir
+from empora_common.server import HttpProtocol
 
 SERVICES_WITH_TABLES: tuple[str, ...] = tuple(s for s in SERVICES if s != "cart")
 
@@ -141,6 +142,7 @@ class AppServer:
                 access_log=False,
                 # As in production: the app, not uvicorn, decides whom to believe.
                 proxy_headers=False,
+                http=HttpProtocol,
             )
         )
         self._task: asyncio.Task[None] | None = None

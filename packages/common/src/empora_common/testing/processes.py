@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from empora_common.server import HTTP_PROTOCOL
 from empora_common.testing.infra import free_port
 
 
@@ -56,6 +57,8 @@ class ServiceProcess:
             str(self.port),
             "--no-access-log",
             "--no-proxy-headers",
+            "--http",
+            HTTP_PROTOCOL,
             "--log-level",
             "warning",
         ]
