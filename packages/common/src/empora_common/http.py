@@ -1,15 +1,21 @@
-"""Service-to-service HTTP over a pooled aiohttp session, with the internal credential."""
+"""Service-to-service HTTP with the internal credential, over keep-alive upstream pools."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+from urllib.parse import quote, urlsplit
 
-import aiohttp
 import orjson
 
+from empora_common import upstream
 from empora_common.constants import INTERNAL_TOKEN_HEADER
 from empora_common.errors import UpstreamTimeout, UpstreamUnavailable
 from empora_common.logging import current_request_id
+
+INTERNAL_TOKEN_HEADER_BYTES = INTERNAL_TOKEN_HEADER.lower().encode()
+# What may stay unescaped when a target with non-ASCII characters is percent-encoded.
+_SAFE = "/?&=%:@!$'()*+,;~-._"
 
 
 class UpstreamResponse:
@@ -23,22 +29,48 @@ class UpstreamResponse:
 
 
 class InternalClient:
-    """Calls ``/internal/...`` routes of other services; propagates the request id."""
+    """Calls ``/internal/...`` routes of other services; propagates the request id.
 
-    def __init__(self, internal_token: str, *, timeout: float = 10.0, limit: int = 100) -> None:
-        self._token = internal_token
-        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=2)
+    One keep-alive pool per ``http://host:port`` (services talk plain HTTP inside the
+    cluster), created on first use in the running event loop.
+    """
+
+    def __init__(
+        self,
+        internal_token: str,
+        *,
+        timeout: float = 10.0,
+        limit: int = 100,
+        keepalive: float = 4.0,
+        connect_timeout: float = 2.0,
+    ) -> None:
+        self._token = internal_token.encode()
+        self._timeout = timeout
         self._limit = limit
-        self._session: aiohttp.ClientSession | None = None
+        self._keepalive = keepalive
+        self._connect_timeout = connect_timeout
+        self._pools: dict[str, upstream.UpstreamPool] = {}
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30),
-                timeout=self._timeout,
-                json_serialize=lambda o: orjson.dumps(o).decode(),
+    def _route(self, url: str) -> tuple[upstream.UpstreamPool, bytes]:
+        if not url.startswith("http://"):
+            raise ValueError(f"internal calls are plain http:// URLs, not {url!r}")
+        rest = url[7:]
+        slash = rest.find("/")
+        origin, target = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+        pool = self._pools.get(origin)
+        if pool is None:
+            parts = urlsplit(url)
+            pool = self._pools[origin] = upstream.UpstreamPool(
+                parts.hostname or "127.0.0.1",
+                parts.port or 80,
+                limit=self._limit,
+                keepalive=self._keepalive,
+                connect_timeout=self._connect_timeout,
             )
-        return self._session
+        try:
+            return pool, target.encode("ascii")
+        except UnicodeEncodeError:
+            return pool, quote(target, safe=_SAFE).encode("ascii")
 
     async def request(
         self,
@@ -50,32 +82,36 @@ class InternalClient:
         headers: dict[str, str] | None = None,
     ) -> UpstreamResponse:
         """Send one request; 503/504 problems when the service cannot be reached in time."""
-        hdrs = {INTERNAL_TOKEN_HEADER: self._token}
+        pool, target = self._route(url)
+        hdrs = [(INTERNAL_TOKEN_HEADER_BYTES, self._token)]
         rid = current_request_id()
         if rid:
-            hdrs["X-Request-ID"] = rid
+            hdrs.append((b"x-request-id", rid.encode()))
         if headers:
-            hdrs.update(headers)
-        kwargs: dict[str, Any] = {"headers": hdrs}
+            hdrs.extend((k.encode(), v.encode()) for k, v in headers.items())
+        body: bytes | None = None
         if json is not None:
-            kwargs["data"] = orjson.dumps(json)
-            hdrs["Content-Type"] = "application/json"
-        if timeout is not None:
-            kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout, connect=2)
+            body = orjson.dumps(json)
+            hdrs.append((b"content-type", b"application/json"))
+        deadline = asyncio.get_running_loop().time() + (timeout or self._timeout)
         try:
-            async with self._client().request(method, url, **kwargs) as resp:
-                raw = await resp.read()
-        except TimeoutError as exc:
+            resp = await pool.request(method, target, hdrs, body, deadline)
+            try:
+                raw = await resp.read_all()
+            finally:
+                resp.release()
+        except upstream.UpstreamTimeout as exc:
             raise UpstreamTimeout("A service did not answer in time") from exc
-        except aiohttp.ClientError as exc:
+        except upstream.UpstreamError as exc:
             raise UpstreamUnavailable("A service is unavailable") from exc
         try:
-            body = orjson.loads(raw) if raw else None
+            data = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
-            body = raw.decode("utf-8", "replace")
-        return UpstreamResponse(resp.status, body)
+            data = raw.decode("utf-8", "replace")
+        return UpstreamResponse(resp.status, data)
 
     async def close(self) -> None:
-        """Close the pool."""
-        if self._session is not None:
-            await self._session.close()
+        """Close the pools' idle connections."""
+        for pool in self._pools.values():
+            await pool.close()
+        self._pools.clear()

@@ -27,6 +27,7 @@ from empora_common.errors import EmporaError
 from empora_common.logging import configure_logging, reset_request_id, set_request_id
 from empora_common.middleware import pick_request_id
 from empora_common.security import JWKS_PATH, InvalidToken, Principal, TokenVerifier
+from empora_common.upstream import UpstreamPool
 from empora_gateway import routing
 from empora_gateway.accesslog import AccessLog
 from empora_gateway.breaker import CircuitBreaker, RetryBudget
@@ -52,7 +53,6 @@ from empora_gateway.ratelimit import TOKEN_BUCKET_LUA, Bucket, Decision, RateLim
 from empora_gateway.redis_pipe import PipelinedRedis
 from empora_gateway.revocation import RevocationReader
 from empora_gateway.settings import GatewaySettings
-from empora_gateway.upstream import UpstreamPool
 
 log = structlog.get_logger("empora.gateway")
 

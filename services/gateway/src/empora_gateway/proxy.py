@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import structlog
 from starlette.types import Receive, Send
 
+from empora_common.upstream import UpstreamConnection, UpstreamError, UpstreamPool
 from empora_gateway.breaker import CircuitBreaker, RetryBudget
 from empora_gateway.headers import API_CSP, CSP_NAME, STRIP_RESPONSE, Header
 from empora_gateway.metrics import GatewayMetrics
 from empora_gateway.problems import send_problem
-from empora_gateway.upstream import UpstreamConnection, UpstreamError, UpstreamPool
 
 log = structlog.get_logger("empora.gateway.proxy")
 

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from starlette.types import Message
 
+from empora_common.upstream import UpstreamPool
 from empora_gateway.breaker import BreakerState, CircuitBreaker, RetryBudget
 from empora_gateway.metrics import GatewayMetrics
 from empora_gateway.proxy import Proxy
-from empora_gateway.upstream import UpstreamPool
 
 from ..standins import Upstreams
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from empora_gateway.upstream import (
+from empora_common.upstream import (
     UpstreamConnectError,
     UpstreamConnection,
     UpstreamDisconnected,
