@@ -10,9 +10,10 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import orjson
 import structlog
 from aio_pika.abc import AbstractConnection
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from empora_common.db import plain_database_url
@@ -57,30 +58,53 @@ async def add_event(
     return eid
 
 
+_INSERT_EVENTS: dict[str, Any] = {}
+
+
+def _insert_events_statement(outbox: Table) -> Any:
+    """The insert-and-notify statement of an outbox table (built once per table).
+
+    The rows travel as one array per column through ``unnest``, so the statement text is the
+    same for one event or ten: SQLAlchemy compiles it once and asyncpg prepares it once per
+    connection (a multi-row ``VALUES`` insert in a CTE is recompiled on every call).
+    """
+    statement = _INSERT_EVENTS.get(outbox.fullname)
+    if statement is None:
+        # Quoted: a schema may be a reserved word ("order").
+        name = f'"{outbox.schema}"."{outbox.name}"' if outbox.schema else f'"{outbox.name}"'
+        statement = _INSERT_EVENTS[outbox.fullname] = text(
+            f"WITH inserted AS ("
+            f" INSERT INTO {name}"
+            " (id, event_type, version, aggregate_id, correlation_id, data)"
+            " SELECT * FROM unnest("
+            " CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:versions AS int[]),"
+            " CAST(:aggregates AS text[]), CAST(:correlations AS text[]),"
+            " CAST(:data AS jsonb[]))"
+            " RETURNING seq)"
+            " SELECT pg_notify(:channel, '') FROM inserted LIMIT 1"
+        )
+    return statement
+
+
 async def add_events(session: AsyncSession, outbox: Table, events: list[dict[str, Any]]) -> None:
     """Write several events (dicts of ``id``, ``event_type``, ``version``, ``aggregate_id``,
     ``data``) in one statement that also wakes the relay."""
     if not events:
         return
     correlation_id = current_request_id()
-    rows = [
-        {
-            "id": e.get("id") or uuid.uuid4(),
-            "event_type": e["event_type"],
-            "version": e.get("version", 1),
-            "aggregate_id": e.get("aggregate_id"),
-            "correlation_id": correlation_id,
-            "data": e["data"],
-        }
-        for e in events
-    ]
-    inserted = outbox.insert().values(rows).returning(outbox.c.seq).cte("inserted")
     # One round trip: the insert and the NOTIFY (delivered on commit only, so the relay never
     # wakes for a rolled-back event).
     await session.execute(
-        select(func.pg_notify(notify_channel(outbox.schema or ""), ""))
-        .select_from(inserted)
-        .limit(1)
+        _insert_events_statement(outbox),
+        {
+            "ids": [e.get("id") or uuid.uuid4() for e in events],
+            "types": [e["event_type"] for e in events],
+            "versions": [e.get("version", 1) for e in events],
+            "aggregates": [e.get("aggregate_id") for e in events],
+            "correlations": [correlation_id] * len(events),
+            "data": [orjson.dumps(e["data"]).decode() for e in events],
+            "channel": notify_channel(outbox.schema or ""),
+        },
     )
 
 
