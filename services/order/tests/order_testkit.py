@@ -134,6 +134,22 @@ class ProductStandIn:
         res = self.reservations.get(request.path_params["rid"])
         if res is None:
             return _problem(404, "not-found")
+        if res["status"] == "released":
+            return _problem(409, "reservation-released")
+        if res["status"] == "expired":
+            # As the product service: take the stock again if it is still there.
+            short = [
+                {"product_id": line["product_id"], "requested": line["quantity"], "available": 0}
+                for line in res["lines"]
+                if self.products[line["product_id"]].on_hand
+                - self.products[line["product_id"]].reserved
+                < line["quantity"]
+            ]
+            if short:
+                return _problem(409, "out-of-stock", short_lines=short)
+            for line in res["lines"]:
+                self.products[line["product_id"]].on_hand -= line["quantity"]
+            res["status"] = "committed"
         if res["status"] == "active":
             for line in res["lines"]:
                 item = self.products[line["product_id"]]
@@ -141,6 +157,14 @@ class ProductStandIn:
                 item.on_hand -= line["quantity"]
             res["status"] = "committed"
         return self._view(res, 200)
+
+    def expire(self, reservation_id: str) -> None:
+        """What the product service's sweeper does to a reservation past its lifetime."""
+        res = self.reservations[reservation_id]
+        assert res["status"] == "active"
+        for line in res["lines"]:
+            self.products[line["product_id"]].reserved -= line["quantity"]
+        res["status"] = "expired"
 
     async def _release(self, request: Request) -> JSONResponse:
         if not _authorized(request):
@@ -154,6 +178,7 @@ class ProductStandIn:
         if res["status"] == "active":
             for line in res["lines"]:
                 self.products[line["product_id"]].reserved -= line["quantity"]
+        if res["status"] in ("active", "expired"):
             res["status"] = "released"
         return self._view(res, 200)
 
@@ -162,6 +187,9 @@ class ProductStandIn:
             return _problem(401, "unauthorized")
         body = await request.json()
         self.calls.append("return")
+        held = [r for r in self.reservations.values() if r["order_id"] == body["order_id"]]
+        if held and not any(r["status"] == "committed" for r in held):
+            return JSONResponse({"order_id": body["order_id"], "returned": True})
         if body["order_id"] not in self.returned:
             self.returned[body["order_id"]] = body["lines"]
             for line in body["lines"]:

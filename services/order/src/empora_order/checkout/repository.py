@@ -367,6 +367,17 @@ async def store_response(
     )
 
 
+async def replace_response(
+    session: AsyncSession, order_id: uuid.UUID, response: StoredResponse, now: datetime
+) -> None:
+    """Replace the response kept for the key that drove an order (its outcome changed)."""
+    await session.execute(
+        update(idempotency_key)
+        .where(idempotency_key.c.order_id == order_id)
+        .values(response_status=response.status, response_body=response.body, completed_at=now)
+    )
+
+
 async def take_lease(
     session: AsyncSession, order_id: uuid.UUID, now: datetime, until: datetime
 ) -> bool:

@@ -32,7 +32,13 @@ from empora_common.errors import EmporaError, problem_body
 from empora_common.identifiers import generate_order_number
 from empora_common.security import Principal
 from empora_order.checkout import repository as repo
-from empora_order.checkout.clients import CartClient, CartView, ProductClient, Reservation
+from empora_order.checkout.clients import (
+    CartClient,
+    CartView,
+    ProductClient,
+    Reservation,
+    ReservationCommitted,
+)
 from empora_order.checkout.repository import PaymentOutcome, StoredResponse
 from empora_order.orders import events
 from empora_order.orders import repository as orders_repo
@@ -54,6 +60,7 @@ from empora_order.orders.records import (
     PaymentStatus,
 )
 from empora_order.orders.schemas import CheckoutIn, order_json
+from empora_order.orders.service import Cancellations
 from empora_order.payments.errors import PaymentDeclined, PaymentTimeout
 from empora_order.payments.provider import ChargeResult, ChargeStatus, PaymentProvider
 from empora_order.settings import OrderSettings
@@ -458,8 +465,8 @@ class CheckoutService:
             )
             if not ended:
                 return await self.respond_final(rec.id)
-            await self.after_paid(rec)
-            return Outcome(201, body)
+            instead = await self.after_paid(rec)
+            return instead or Outcome(201, body)
         code = charge.decline_code or PROCESSING_ERROR
         declined = charge.status is ChargeStatus.DECLINED
         rec.status = OrderStatus.PAYMENT_FAILED
@@ -510,14 +517,20 @@ class CheckoutService:
                 response=response,
             )
 
-    async def after_paid(self, rec: OrderRecord) -> None:
-        """Commit the reservation and subtract the cart (idempotent; consumers back them up)."""
+    async def after_paid(self, rec: OrderRecord) -> Outcome | None:
+        """Commit the reservation and subtract the cart (idempotent; consumers back them up).
+
+        None when done (or left to the consumers); the answer to give instead of the paid
+        order when the stock turned out to be gone (the order was refunded and cancelled).
+        """
         lines = [{"product_id": str(ln.product_id), "quantity": ln.quantity} for ln in rec.lines]
         results = await asyncio.gather(
             self.products.commit(rec.reservation_id),
             self.carts.subtract(rec.user_id, rec.id, lines),
             return_exceptions=True,
         )
+        if isinstance(results[0], OutOfStock):
+            return await self._unfulfillable(rec, results[0])
         for what, result in zip(("commit_reservation", "subtract_cart"), results, strict=True):
             if isinstance(result, BaseException):
                 log.warning(
@@ -527,6 +540,39 @@ class CheckoutService:
                     error=str(result),
                     error_type=type(result).__name__,
                 )
+        return None
+
+    async def _unfulfillable(self, rec: OrderRecord, error: OutOfStock) -> Outcome | None:
+        """Paid, but the reservation had expired and its stock was sold meanwhile (a checkout
+        stalled past the reservation's lifetime): refund and cancel the order.
+
+        The reservation is released first: from then on no late commit (the order.paid
+        consumer's backup) can take stock for it. If it was committed after all (the stock came
+        back), the order stands.
+        """
+        try:
+            await self.products.release(rec.reservation_id)
+        except ReservationCommitted:
+            log.info("unfulfillable_order_committed_after_all", order_id=str(rec.id))
+            return None
+        log.error("paid_order_out_of_stock_refunding", order_id=str(rec.id))
+        cancellations = Cancellations(self.sessionmaker, self.provider, self.products)
+        await cancellations.cancel(
+            rec,
+            None,
+            actor=CHECKOUT_ACTOR,
+            note="Cancelled and refunded: the stock ran out before the payment was confirmed",
+        )
+        body = problem(error)
+        body["order_id"] = str(rec.id)
+        body["detail"] = (
+            "Some lines sold out while the payment was being confirmed; "
+            "the payment was refunded and the order cancelled"
+        )
+        stored = StoredResponse(error.status, body)
+        async with self._tx() as session:
+            await repo.replace_response(session, rec.id, stored, utcnow())
+        return Outcome(stored.status, stored.body)
 
     async def _release(self, rec: OrderRecord) -> None:
         try:

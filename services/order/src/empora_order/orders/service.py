@@ -120,14 +120,25 @@ class Cancellations:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
-    async def cancel(self, rec: OrderRecord, user: Principal) -> OrderRecord:
-        """paid → cancelled, refunded, stock returned."""
+    async def cancel(
+        self,
+        rec: OrderRecord,
+        user: Principal | None,
+        *,
+        actor: str | None = None,
+        note: str | None = None,
+    ) -> OrderRecord:
+        """paid → cancelled, refunded, stock returned; by a user, or by the system (``actor``
+        and ``note`` given, ``user`` None)."""
         ensure_transition(rec.status, OrderStatus.CANCELLED)
         pay = rec.payment
         assert pay is not None and pay.reference is not None
         now = utcnow()
         refund_id = uuid.uuid4()
-        note = "Cancelled by an admin" if user.is_admin else "Cancelled by the customer"
+        if user is not None:
+            actor = actor_of(user)
+            note = "Cancelled by an admin" if user.is_admin else "Cancelled by the customer"
+        assert actor is not None and note is not None
         async with self._tx() as session:
             changed = (
                 update(order)
@@ -168,7 +179,7 @@ class Cancellations:
                 "hist",
                 status=OrderStatus.CANCELLED,
                 note=note,
-                actor=actor_of(user),
+                actor=actor,
                 at=now,
             )
             row = (

@@ -393,3 +393,77 @@ class TestOrderNumbers:
 
         assert (first.status, second.status) == (201, 201)
         assert second.body["number"] == "EMP-20261125-FRESH2"
+
+
+class TestStockGoneBeforeTheCommit:
+    """A checkout stalled past its reservation's lifetime and the stock was sold meanwhile:
+    the capture is refunded and the order cancelled; no stock is taken or put back."""
+
+    async def test_the_order_is_refunded_cancelled_and_the_key_answers_409(
+        self,
+        checkout_service: CheckoutService,
+        cancellations: Cancellations,
+        settings: OrderSettings,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        stocked: tuple[Buyer, str],
+        products: ProductStandIn,
+    ) -> None:
+        buyer, pid = stocked
+        rec = await crashed_checkout(checkout_service, buyer, stop_after="capture")
+        products.expire(str(rec.reservation_id))
+        products.products[pid].on_hand = 0  # the rest sold to others meanwhile
+        await expire_leases(engine)
+
+        assert await reconcile_once(settings, checkout_service, cancellations) == 1
+
+        after = await load(sessionmaker, rec.id)
+        assert after.status == "cancelled"
+        assert after.payment.status == "refunded"
+        assert after.history[-1].actor == "system:checkout"
+        assert "refunded" in after.history[-1].note
+        async with engine.connect() as conn:
+            refunds = (
+                await conn.execute(
+                    sa.select(refund.c.status, refund.c.amount).where(refund.c.order_id == rec.id)
+                )
+            ).all()
+        assert [tuple(r) for r in refunds] == [("succeeded", after.total)]
+        assert await events_of(engine, rec.id) == ["order.cancelled", "order.created", "order.paid"]
+        # Released for good (no late commit can take stock), nothing returned or taken.
+        assert products.reservations[str(rec.reservation_id)]["status"] == "released"
+        assert (products.products[pid].on_hand, products.products[pid].reserved) == (0, 0)
+        # The key tells the buyer what happened.
+        body = CheckoutIn.model_validate(BODY)
+        outcome = await checkout_service.place(
+            principal(buyer),
+            "crash",
+            body,
+            fingerprint("POST", "/api/orders", body.model_dump(mode="json")),
+        )
+        assert outcome.replayed and outcome.status == 409
+        assert outcome.body["order_id"] == str(rec.id)
+        assert outcome.body["short_lines"][0]["product_id"] == pid
+        assert "refunded" in outcome.body["detail"]
+
+    async def test_the_order_stands_when_the_stock_is_there_again(
+        self,
+        checkout_service: CheckoutService,
+        cancellations: Cancellations,
+        settings: OrderSettings,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        stocked: tuple[Buyer, str],
+        products: ProductStandIn,
+    ) -> None:
+        buyer, pid = stocked
+        rec = await crashed_checkout(checkout_service, buyer, stop_after="capture")
+        products.expire(str(rec.reservation_id))  # expired, but 3 units still on the shelf
+        await expire_leases(engine)
+
+        assert await reconcile_once(settings, checkout_service, cancellations) == 1
+
+        after = await load(sessionmaker, rec.id)
+        assert after.status == "paid"
+        assert products.reservations[str(rec.reservation_id)]["status"] == "committed"
+        assert (products.products[pid].on_hand, products.products[pid].reserved) == (2, 0)

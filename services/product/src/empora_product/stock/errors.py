@@ -31,3 +31,8 @@ class ReservationNotFound(NotFound):
 class ReservationCommitted(Conflict):
     slug = "reservation-committed"
     title = "Reservation already committed"
+
+
+class ReservationReleased(Conflict):
+    slug = "reservation-released"
+    title = "Reservation released"

@@ -239,6 +239,22 @@ async def get_reservation(
     return (await session.execute(statement)).mappings().first()
 
 
+async def order_reservation_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:
+    """The status of an order's reservation: ``committed`` if any of them is, else the newest
+    one's; None when the order reserved nothing here."""
+    rows = (
+        await session.execute(
+            sa.select(reservation.c.status)
+            .where(reservation.c.order_id == order_id)
+            .order_by(reservation.c.created_at.desc())
+        )
+    ).scalars()
+    statuses = list(rows)
+    if not statuses:
+        return None
+    return "committed" if "committed" in statuses else statuses[0]
+
+
 async def reservation_lines(session: AsyncSession, reservation_id: uuid.UUID) -> list[RowMapping]:
     """A reservation's lines in product-id order (the lock order)."""
     rows = await session.execute(

@@ -24,6 +24,7 @@ from empora_product.stock.errors import (
     OutOfStock,
     ReservationCommitted,
     ReservationNotFound,
+    ReservationReleased,
     StockBelowReserved,
 )
 from empora_product.stock.schemas import (
@@ -281,13 +282,18 @@ async def _short_lines(
 
 
 async def commit(session: AsyncSession, reservation_id: uuid.UUID) -> ReservationOut:
-    """The reserved stock leaves ``on_hand``; idempotent; re-reserves after expiry if it can."""
+    """The reserved stock leaves ``on_hand``; idempotent; re-reserves after expiry if it can;
+    409 once released."""
     row = await repo.get_reservation(session, reservation_id, for_update=True)
     if row is None:
         raise ReservationNotFound(f"No reservation {reservation_id}")
     lines = await repo.reservation_lines(session, reservation_id)
     if row["status"] == "committed":
         return _reservation_out(row, lines)
+    if row["status"] == "released":
+        # Given up by its order (declined, abandoned, or refunded because the stock was
+        # gone): it may never take stock again, or a refunded order would keep goods.
+        raise ReservationReleased("This reservation was released; it cannot be committed")
     still_held = row["status"] == "active"
     reference = f"order:{row['order_id']}" if row["order_id"] else f"reservation:{reservation_id}"
     short: list[dict[str, Any]] = []
@@ -329,13 +335,18 @@ async def commit(session: AsyncSession, reservation_id: uuid.UUID) -> Reservatio
 
 
 async def release(session: AsyncSession, reservation_id: uuid.UUID) -> ReservationOut:
-    """Give the reserved stock back; idempotent; 409 once committed."""
+    """Give the reserved stock back; idempotent; 409 once committed. An expired reservation
+    becomes released too, so that a late commit cannot take stock for a given-up order."""
     row = await repo.get_reservation(session, reservation_id, for_update=True)
     if row is None:
         raise ReservationNotFound(f"No reservation {reservation_id}")
     lines = await repo.reservation_lines(session, reservation_id)
     if row["status"] == "committed":
         raise ReservationCommitted("This reservation is committed; cancel the order instead")
+    if row["status"] == "expired":
+        # The sweeper gave the stock back already; released, it can no longer be committed.
+        updated = await repo.set_status(session, reservation_id, "released")
+        return _reservation_out(updated, lines)
     if row["status"] != "active":
         return _reservation_out(row, lines)
     for line in lines:
@@ -347,7 +358,12 @@ async def release(session: AsyncSession, reservation_id: uuid.UUID) -> Reservati
 
 
 async def return_stock(session: AsyncSession, order_id: uuid.UUID, lines: Iterable[Line]) -> bool:
-    """Put a cancelled order's stock back on hand, once per order; False when already done."""
+    """Put a cancelled order's stock back on hand, once per order; False when already done or
+    when the order's reservation was never committed (nothing of it left the shelf)."""
+    status = await repo.order_reservation_status(session, order_id)
+    if status is not None and status != "committed":
+        log.warning("return_without_committed_reservation", order_id=str(order_id), status=status)
+        return False
     if not await repo.insert_return(session, order_id):
         return False
     for product_id, quantity in merge_lines(lines):

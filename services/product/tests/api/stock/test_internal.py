@@ -238,6 +238,26 @@ class TestRelease:
         assert_problem(reply, 404)
 
 
+class TestReleasedForGood:
+    async def test_an_expired_reservation_is_released_and_never_committed_after(
+        self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        product = await api.create_product("RG-1", stock=3)
+        rid = (await api.reserve([(product["id"], 2)], ttl_seconds=1)).body["reservation_id"]
+        await _wait_for(lambda: status_of(sessionmaker, rid), "expired")
+        released = await api.post(f"/internal/reservations/{rid}/release", headers=api.internal)
+        assert released.status == 200 and released.body["status"] == "released"
+        # A late commit (the order.paid consumer's backup) cannot take the stock any more.
+        late = await api.post(f"/internal/reservations/{rid}/commit", headers=api.internal)
+        assert_problem(late, 409, "reservation-released")
+        assert await api.stock(product["id"]) == {
+            "product_id": product["id"],
+            "on_hand": 3,
+            "reserved": 0,
+            "available": 3,
+        }
+
+
 class TestSweeper:
     async def test_releases_expired_uncommitted_reservations(
         self, api: Api, sessionmaker: async_sessionmaker[AsyncSession]
@@ -277,6 +297,18 @@ class TestReturns:
         returns = [m for m in history.body["data"] if m["kind"] == "return"]
         assert len(returns) == 1
         assert returns[0]["reference"] == f"order:{order_id}"
+
+    async def test_nothing_comes_back_for_an_order_whose_reservation_was_not_committed(
+        self, api: Api
+    ) -> None:
+        product = await api.create_product("RT-2", stock=5)
+        order_id = str(uuid.uuid4())
+        rid = (await api.reserve([(product["id"], 2)], order_id=order_id)).body["reservation_id"]
+        await api.post(f"/internal/reservations/{rid}/release", headers=api.internal)
+        body = {"order_id": order_id, "lines": [{"product_id": product["id"], "quantity": 2}]}
+        reply = await api.post("/internal/returns", json=body, headers=api.internal)
+        assert reply.status == 200
+        assert (await api.stock(product["id"]))["on_hand"] == 5  # never left, never added
 
 
 class TestLookup:
