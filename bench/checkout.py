@@ -80,6 +80,7 @@ class Proc:
             sys.executable, "-m", "uvicorn", self.module, "--factory",
             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
             "--log-level", "warning", "--loop", "uvloop", "--http", HTTP_PROTOCOL,
+            "--no-proxy-headers",
         ]  # fmt: skip
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
