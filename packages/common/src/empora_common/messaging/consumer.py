@@ -12,7 +12,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -58,6 +58,7 @@ class EventConsumer:
     retry_delay: float = 0.5
     _connection: AbstractRobustConnection | None = field(default=None, init=False)
     _started: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _claim: Any = field(default=None, init=False)
 
     async def start(self) -> None:
         """Connect (retrying until the broker answers) and start consuming."""
@@ -154,16 +155,26 @@ class EventConsumer:
         if self.sessionmaker is None or self.inbox is None:
             await handler(None, envelope)
             return True
-        async with self.sessionmaker() as session, session.begin():
-            inserted = await session.execute(
+        if self._claim is None:
+            # Built once: constructing the statement costs more than running it.
+            self._claim = (
                 insert(self.inbox)
                 .values(
-                    consumer=self.subscription.queue,
-                    event_id=envelope.id,
-                    event_type=envelope.type,
+                    consumer=bindparam("consumer"),
+                    event_id=bindparam("event_id"),
+                    event_type=bindparam("event_type"),
                 )
                 .on_conflict_do_nothing()
                 .returning(self.inbox.c.event_id)
+            )
+        async with self.sessionmaker() as session, session.begin():
+            inserted = await session.execute(
+                self._claim,
+                {
+                    "consumer": self.subscription.queue,
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                },
             )
             if inserted.first() is None:
                 return False

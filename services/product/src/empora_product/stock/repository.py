@@ -1,7 +1,13 @@
-"""All SQL of the stock slice. Every stock change is one conditional UPDATE on one row."""
+"""All SQL of the stock slice. Every stock change is one conditional UPDATE on one row.
+
+The statements of the reservation path are built once with bind parameters and reused:
+building a SQLAlchemy expression costs more CPU than executing it (measured here: a stock
+update built per call ~0.9 ms of CPU, prebuilt ~0.36 ms).
+"""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -24,8 +30,10 @@ from empora_product.models import (
 Levels = tuple[int, int]  # (on_hand, reserved)
 
 
-async def _levels(session: AsyncSession, statement: Any) -> Levels | None:
-    row = (await session.execute(statement)).first()
+async def _levels(
+    session: AsyncSession, statement: Any, params: dict[str, Any] | None = None
+) -> Levels | None:
+    row = (await session.execute(statement, params)).first()
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
@@ -34,6 +42,33 @@ def _update(product_id: uuid.UUID) -> Any:
 
 
 _RET = (stock.c.on_hand, stock.c.reserved)
+_PID = sa.bindparam("pid", type_=sa.Uuid)
+_QTY = sa.bindparam("qty", type_=sa.Integer)
+_ROW = stock.update().where(stock.c.product_id == _PID)
+_RESERVE = (
+    _ROW.where(stock.c.on_hand - stock.c.reserved >= _QTY)
+    .values(reserved=stock.c.reserved + _QTY, updated_at=sa.func.now())
+    .returning(*_RET)
+)
+_UNRESERVE = (
+    _ROW.where(stock.c.reserved >= _QTY)
+    .values(reserved=stock.c.reserved - _QTY, updated_at=sa.func.now())
+    .returning(*_RET)
+)
+_CONSUME_RESERVED = (
+    _ROW.where(stock.c.reserved >= _QTY)
+    .values(
+        on_hand=stock.c.on_hand - _QTY,
+        reserved=stock.c.reserved - _QTY,
+        updated_at=sa.func.now(),
+    )
+    .returning(*_RET)
+)
+_CONSUME_AVAILABLE = (
+    _ROW.where(stock.c.on_hand - stock.c.reserved >= _QTY)
+    .values(on_hand=stock.c.on_hand - _QTY, updated_at=sa.func.now())
+    .returning(*_RET)
+)
 
 
 async def ensure_row(session: AsyncSession, product_id: uuid.UUID, on_hand: int = 0) -> None:
@@ -79,54 +114,26 @@ async def change_on_hand(session: AsyncSession, product_id: uuid.UUID, delta: in
 
 async def reserve(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
     """``reserved += quantity`` only while that much is available (no oversell)."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.on_hand - stock.c.reserved >= quantity)
-        .values(reserved=stock.c.reserved + quantity, updated_at=sa.func.now())
-        .returning(*_RET),
-    )
+    return await _levels(session, _RESERVE, {"pid": product_id, "qty": quantity})
 
 
 async def unreserve(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
     """``reserved -= quantity`` (a release)."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.reserved >= quantity)
-        .values(reserved=stock.c.reserved - quantity, updated_at=sa.func.now())
-        .returning(*_RET),
-    )
+    return await _levels(session, _UNRESERVE, {"pid": product_id, "qty": quantity})
 
 
 async def consume_reserved(
     session: AsyncSession, product_id: uuid.UUID, quantity: int
 ) -> Levels | None:
     """A commit of reserved stock: it leaves ``on_hand`` and ``reserved``."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.reserved >= quantity)
-        .values(
-            on_hand=stock.c.on_hand - quantity,
-            reserved=stock.c.reserved - quantity,
-            updated_at=sa.func.now(),
-        )
-        .returning(*_RET),
-    )
+    return await _levels(session, _CONSUME_RESERVED, {"pid": product_id, "qty": quantity})
 
 
 async def consume_available(
     session: AsyncSession, product_id: uuid.UUID, quantity: int
 ) -> Levels | None:
     """A commit without a live reservation: takes from what is available, if enough."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.on_hand - stock.c.reserved >= quantity)
-        .values(on_hand=stock.c.on_hand - quantity, updated_at=sa.func.now())
-        .returning(*_RET),
-    )
+    return await _levels(session, _CONSUME_AVAILABLE, {"pid": product_id, "qty": quantity})
 
 
 async def available_of(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -152,17 +159,21 @@ async def insert_movement(
 ) -> None:
     """Record one change of ``on_hand`` in the movement history."""
     await session.execute(
-        stock_movement.insert().values(
-            product_id=product_id,
-            kind=kind,
-            delta=delta,
-            reason=reason,
-            reference=reference,
-            on_hand_after=levels[0],
-            reserved_after=levels[1],
-            actor_id=actor_id,
-        )
+        _INSERT_MOVEMENT,
+        {
+            "product_id": product_id,
+            "kind": kind,
+            "delta": delta,
+            "reason": reason,
+            "reference": reference,
+            "on_hand_after": levels[0],
+            "reserved_after": levels[1],
+            "actor_id": actor_id,
+        },
     )
+
+
+_INSERT_MOVEMENT = stock_movement.insert()
 
 
 async def movements(
@@ -185,17 +196,18 @@ async def products_for_lines(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, RowMapping]:
     """Name, SKU, price and status of the products of some lines."""
-    rows = await session.execute(
-        sa.select(
-            product.c.id,
-            product.c.sku,
-            product.c.name,
-            product.c.price_amount,
-            product.c.currency,
-            product.c.is_active,
-        ).where(product.c.id.in_(ids))
-    )
+    rows = await session.execute(_PRODUCTS_FOR_LINES, {"ids": list(ids)})
     return {r["id"]: r for r in rows.mappings()}
+
+
+_PRODUCTS_FOR_LINES = sa.select(
+    product.c.id,
+    product.c.sku,
+    product.c.name,
+    product.c.price_amount,
+    product.c.currency,
+    product.c.is_active,
+).where(product.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 # --- reservations -----------------------------------------------------------------------
@@ -206,18 +218,24 @@ async def insert_reservation(
 ) -> datetime | None:
     """Create an active reservation: its expiry, or None when that id already exists."""
     result = await session.execute(
-        insert(reservation)
-        .values(
-            id=reservation_id,
-            order_id=order_id,
-            status="active",
-            expires_at=sa.func.now() + sa.literal(timedelta(seconds=ttl), sa.Interval()),
-        )
-        .on_conflict_do_nothing(index_elements=[reservation.c.id])
-        .returning(reservation.c.expires_at)
+        _INSERT_RESERVATION,
+        {"r_id": reservation_id, "r_order_id": order_id, "ttl": timedelta(seconds=ttl)},
     )
     expires_at: datetime | None = result.scalar_one_or_none()
     return expires_at
+
+
+_INSERT_RESERVATION = (
+    insert(reservation)
+    .values(
+        id=sa.bindparam("r_id", type_=sa.Uuid),
+        order_id=sa.bindparam("r_order_id", type_=sa.Uuid),
+        status="active",
+        expires_at=sa.func.now() + sa.bindparam("ttl", type_=sa.Interval()),
+    )
+    .on_conflict_do_nothing(index_elements=[reservation.c.id])
+    .returning(reservation.c.expires_at)
+)
 
 
 async def insert_lines(
@@ -233,10 +251,12 @@ async def get_reservation(
     session: AsyncSession, reservation_id: uuid.UUID, *, for_update: bool = False
 ) -> RowMapping | None:
     """A reservation row (locked when asked)."""
-    statement = sa.select(reservation).where(reservation.c.id == reservation_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.execute(statement)).mappings().first()
+    statement = _RESERVATION_FOR_UPDATE if for_update else _RESERVATION
+    return (await session.execute(statement, {"id": reservation_id})).mappings().first()
+
+
+_RESERVATION = sa.select(reservation).where(reservation.c.id == sa.bindparam("id", type_=sa.Uuid))
+_RESERVATION_FOR_UPDATE = _RESERVATION.with_for_update()
 
 
 async def order_reservation_status(session: AsyncSession, order_id: uuid.UUID) -> str | None:
@@ -257,28 +277,36 @@ async def order_reservation_status(session: AsyncSession, order_id: uuid.UUID) -
 
 async def reservation_lines(session: AsyncSession, reservation_id: uuid.UUID) -> list[RowMapping]:
     """A reservation's lines in product-id order (the lock order)."""
-    rows = await session.execute(
-        sa.select(reservation_line)
-        .where(reservation_line.c.reservation_id == reservation_id)
-        .order_by(reservation_line.c.product_id)
-    )
+    rows = await session.execute(_RESERVATION_LINES, {"id": reservation_id})
     return list(rows.mappings())
+
+
+_RESERVATION_LINES = (
+    sa.select(reservation_line)
+    .where(reservation_line.c.reservation_id == sa.bindparam("id", type_=sa.Uuid))
+    .order_by(reservation_line.c.product_id)
+)
 
 
 async def set_status(session: AsyncSession, reservation_id: uuid.UUID, status: str) -> RowMapping:
     """Move a reservation to ``committed``, ``released`` or ``expired``."""
+    result = await session.execute(_set_status_statement(status), {"r_id": reservation_id})
+    return result.mappings().one()
+
+
+@functools.cache
+def _set_status_statement(status: str) -> Any:
     stamps: dict[str, Any] = {}
     if status == "committed":
         stamps["committed_at"] = sa.func.now()
     elif status in ("released", "expired"):
         stamps["released_at"] = sa.func.now()
-    result = await session.execute(
+    return (
         reservation.update()
-        .where(reservation.c.id == reservation_id)
+        .where(reservation.c.id == sa.bindparam("r_id", type_=sa.Uuid))
         .values(status=status, updated_at=sa.func.now(), **stamps)
         .returning(*reservation.c)
     )
-    return result.mappings().one()
 
 
 async def claim_expired(session: AsyncSession, batch: int) -> list[uuid.UUID]:
