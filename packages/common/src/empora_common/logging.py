@@ -7,6 +7,7 @@ import sys
 from contextvars import ContextVar
 
 import structlog
+import structlog.tracebacks
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -48,7 +49,11 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
             _add_request_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            # Frames without their local variables: locals hold request headers (tokens,
+            # the internal credential), settings and user data that must not reach the logs.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.EventRenamer("message"),
             lambda _l, _n, e: {"service": service, **e},
             renderer,
