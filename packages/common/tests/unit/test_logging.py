@@ -11,7 +11,7 @@ from empora_common.logging import configure_logging, reset_request_id, set_reque
 
 
 def fail_with_a_secret() -> None:
-    internal_token = "s3cret-internal-token"  # noqa: S105 - the value that must not leak
+    internal_token = "s3cret-internal-token"  # the value that must not leak
     raise RuntimeError(f"boom ({len(internal_token)})")
 
 
