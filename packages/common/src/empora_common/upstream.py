@@ -397,7 +397,13 @@ class UpstreamPool:
             idle = self._idle
             while idle:
                 conn = idle.pop()
-                if conn.closed or now - conn.idle_since > self.keepalive:
+                transport = conn.transport
+                if (
+                    conn.closed
+                    or transport is None
+                    or transport.is_closing()
+                    or now - conn.idle_since > self.keepalive
+                ):
                     conn.close()
                     continue
                 conn.reused = True
