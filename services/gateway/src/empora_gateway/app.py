@@ -149,6 +149,8 @@ class Gateway:
         loop = asyncio.get_running_loop()
         for name, base in self.upstreams.items():
             parts = urlsplit(base)
+            if parts.scheme != "http":
+                raise ValueError(f"the {name} upstream must be a plain http:// URL, not {base!r}")
             self.proxy.pools[name] = UpstreamPool(
                 parts.hostname or "127.0.0.1",
                 parts.port or 80,
@@ -616,7 +618,7 @@ class Gateway:
                 except ClientTooSlow:
                     return await self._too_slow(send, path, extra)
                 if isinstance(body, StreamedBody):
-                    forward.append((b"content-length", content_length))
+                    forward.append((b"content-length", str(length).encode()))
         elif transfer_encoding is not None:
             try:
                 body = await self._read_chunked(receive)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from empora_gateway.app import uvicorn_rewrites_client_addresses
+import pytest
+
+from empora_gateway.app import create_app, uvicorn_rewrites_client_addresses
+from empora_gateway.settings import GatewaySettings
 
 
 class TestUvicornProxyHeaderWarning:
@@ -17,3 +20,11 @@ class TestUvicornProxyHeaderWarning:
         assert not uvicorn_rewrites_client_addresses(
             ["/venv/bin/uvicorn", "x"], {"FORWARDED_ALLOW_IPS": ""}
         )
+
+
+class TestUpstreamUrls:
+    async def test_an_https_upstream_is_refused_at_start(self) -> None:
+        gateway = create_app(GatewaySettings(PRODUCT_URL="https://product.internal:443"))
+        with pytest.raises(ValueError, match="plain http://"):
+            await gateway.startup()
+        await gateway.shutdown()
