@@ -555,14 +555,22 @@ class CheckoutService:
         except ReservationCommitted:
             log.info("unfulfillable_order_committed_after_all", order_id=str(rec.id))
             return None
+        except Exception as exc:  # product unreachable: the order stays paid, for an operator
+            log.error("unfulfillable_order_left_paid", order_id=str(rec.id), error=str(exc))
+            return None
         log.error("paid_order_out_of_stock_refunding", order_id=str(rec.id))
         cancellations = Cancellations(self.sessionmaker, self.provider, self.products)
-        await cancellations.cancel(
-            rec,
-            None,
-            actor=CHECKOUT_ACTOR,
-            note="Cancelled and refunded: the stock ran out before the payment was confirmed",
-        )
+        try:
+            await cancellations.cancel(
+                rec,
+                None,
+                actor=CHECKOUT_ACTOR,
+                note="Cancelled and refunded: the stock ran out before the payment was confirmed",
+            )
+        except Exception as exc:
+            # Once the cancellation committed, the reconciler finishes a refund left pending.
+            log.error("unfulfillable_order_cancel_failed", order_id=str(rec.id), error=str(exc))
+            return None
         body = problem(error)
         body["order_id"] = str(rec.id)
         body["detail"] = (
