@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from empora_common.testing.infra import AppServer, TestInfra
 from empora_common.testing.tokens import TestSigner
-from empora_gateway.app import Gateway, create_app
+from empora_gateway.app import Gateway, create_app, http_protocol
 from empora_gateway.settings import GatewaySettings
 
 from .standins import GatewayFactory, PrivateRedis, Upstreams
@@ -52,7 +52,7 @@ async def start_gateway(settings: GatewaySettings) -> tuple[Gateway, AppServer]:
     """A gateway on a real uvicorn server (uvicorn's own proxy-header rewriting off, as in
     ``python -m empora_gateway``)."""
     gateway = create_app(settings)
-    server = AppServer(gateway)
+    server = AppServer(gateway, http=http_protocol(settings))
     server.server.config.proxy_headers = False
     await server.start()
     return gateway, server

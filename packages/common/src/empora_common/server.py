@@ -13,6 +13,7 @@ Use it with ``uvicorn --http empora_common.server:HttpProtocol`` (``uvicorn.Conf
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -66,9 +67,59 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+_HEAD_TIMEOUT_BODY = (
+    b'{"type":"https://empora.dev/problems/request-timeout","title":"Request timeout",'
+    b'"status":408,"detail":"The request head was not received in time"}'
+)
+_HEAD_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n" % len(_HEAD_TIMEOUT_BODY)
+) + _HEAD_TIMEOUT_BODY
+
+
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol writing through a ``CoalescingTransport``."""
+    """uvicorn's httptools protocol writing through a ``CoalescingTransport``, with a limit on
+    how long a client may take to send a request's head.
+
+    uvicorn has no such limit: a client that opens a connection and sends nothing, or dribbles
+    its headers a byte at a time (slowloris), holds the connection for as long as it likes.
+    Here the head of each request (from the connection's start, or from the first byte of a
+    later request on a kept-alive connection) must be complete within ``header_timeout``
+    seconds, or the client gets 408 and the connection is closed. Idle time between requests
+    stays uvicorn's keep-alive timeout's business. ``HTTP_HEADER_TIMEOUT`` sets the default.
+    """
+
+    header_timeout: float = float(os.environ.get("HTTP_HEADER_TIMEOUT", "10"))
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._arm_head_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_timer is None:
+            self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_too_slow)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.write(_HEAD_TIMEOUT_RESPONSE)
+            self.transport.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from empora_common.server import CoalescingTransport
+from empora_common.server import CoalescingTransport, HttpProtocol
 from empora_common.testing.infra import AppServer
 
 
@@ -101,6 +101,61 @@ class TestServedResponses:
                 assert b"one " in body and b"two " in body and b"three" in body
             # After the Connection: close answer the server hangs up, everything delivered.
             assert await asyncio.wait_for(reader.read(), 5) == b""
+            writer.close()
+        finally:
+            await server.stop()
+
+
+class QuickHead(HttpProtocol):
+    header_timeout = 0.3
+
+
+async def hello_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await streaming_app(scope, receive, send)
+        return
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]}
+    )
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+class TestRequestHeadTimeout:
+    async def test_a_head_sent_too_slowly_gets_408_and_the_connection_closes(self) -> None:
+        server = await AppServer(hello_app, http=QuickHead).start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # ... and never the blank line
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+        finally:
+            await server.stop()
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        assert b"connection: close" in answer
+        assert answer.endswith(b'"detail":"The request head was not received in time"}')
+
+    async def test_a_connection_that_sends_nothing_is_closed(self) -> None:
+        server = await AppServer(hello_app, http=QuickHead).start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+        finally:
+            await server.stop()
+        assert answer.startswith(b"HTTP/1.1 408")
+
+    async def test_a_pause_between_kept_alive_requests_is_not_a_slow_head(self) -> None:
+        server = await AppServer(hello_app, http=QuickHead).start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            for _ in range(2):
+                writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                await writer.drain()
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                assert head.startswith(b"HTTP/1.1 200")
+                assert await asyncio.wait_for(reader.readexactly(5), 5) == b"hello"
+                await asyncio.sleep(0.6)  # twice the head timeout, well within keep-alive
             writer.close()
         finally:
             await server.stop()

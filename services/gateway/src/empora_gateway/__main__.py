@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uvicorn
 
-from empora_common.server import HttpProtocol
+from empora_gateway.app import http_protocol
 from empora_gateway.settings import GatewaySettings
 
 
 def main() -> None:
-    """Serve the gateway (uvloop + httptools, slow-client and header limits, no proxy trust)."""
+    """Serve the gateway (uvloop + httptools, one write per response, slow-client and header
+    limits, no proxy trust)."""
     settings = GatewaySettings()
     uvicorn.run(
         "empora_gateway.app:create_app",
@@ -17,7 +18,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=HttpProtocol,
+        http=http_protocol(settings),
         # The gateway decides itself whom to trust (TRUSTED_PROXIES); uvicorn's own
         # X-Forwarded-For handling would let local clients choose their address.
         proxy_headers=False,

@@ -27,6 +27,7 @@ from empora_common.errors import EmporaError
 from empora_common.logging import configure_logging, reset_request_id, set_request_id
 from empora_common.middleware import pick_request_id
 from empora_common.security import JWKS_PATH, InvalidToken, Principal, TokenVerifier
+from empora_common.server import HttpProtocol
 from empora_common.upstream import UpstreamPool
 from empora_gateway import routing
 from empora_gateway.accesslog import AccessLog
@@ -732,6 +733,13 @@ def uvicorn_rewrites_client_addresses(
         "uvicorn" in command
         and "--no-proxy-headers" not in args
         and env.get("FORWARDED_ALLOW_IPS", "127.0.0.1") != ""
+    )
+
+
+def http_protocol(settings: GatewaySettings) -> type[HttpProtocol]:
+    """The server protocol: one write per response, and the request-head timeout."""
+    return type(
+        "GatewayHttpProtocol", (HttpProtocol,), {"header_timeout": settings.client_header_timeout}
     )
 
 

@@ -51,6 +51,10 @@ class GatewaySettings(ServiceSettings):
     # Request limits.
     max_header_bytes: int = Field(16_384, validation_alias="GATEWAY_MAX_HEADER_BYTES", ge=1024)
     client_body_timeout: float = Field(30.0, validation_alias="GATEWAY_CLIENT_BODY_TIMEOUT", gt=0)
+    # Time a client has to send a request's head (slowloris); then 408 and the socket closes.
+    client_header_timeout: float = Field(
+        10.0, validation_alias="GATEWAY_CLIENT_HEADER_TIMEOUT", gt=0
+    )
     max_page_limit: int = Field(100, validation_alias="GATEWAY_MAX_PAGE_LIMIT", ge=1)
     # uvicorn settings used by ``python -m empora_gateway`` (documented for plain uvicorn too).
     keepalive_timeout: int = Field(5, validation_alias="GATEWAY_KEEPALIVE_TIMEOUT", ge=1)

@@ -268,6 +268,20 @@ class TestBodies:
         assert status_line.startswith(b"HTTP/1.1 408")
 
 
+class TestSlowHead:
+    async def test_a_client_that_sends_its_head_too_slowly_gets_408(
+        self, make_gateway: GatewayFactory, upstreams: Upstreams
+    ) -> None:
+        _, server = await make_gateway(GATEWAY_CLIENT_HEADER_TIMEOUT=0.3)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET /api/products HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert upstreams["product"].count() == 0
+
+
 class TestRequestLimits:
     async def test_oversized_headers_get_431_before_the_upstream(
         self, http: aiohttp.ClientSession, gateway_url: str, upstreams: Upstreams

@@ -130,7 +130,9 @@ def unique_prefix() -> str:
 class AppServer:
     """A real uvicorn server for an ASGI app, in this process, on a free port."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(
+        self, app: Any, port: int | None = None, *, http: type[HttpProtocol] = HttpProtocol
+    ) -> None:
         self.port = port or free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
@@ -142,7 +144,7 @@ class AppServer:
                 access_log=False,
                 # As in production: the app, not uvicorn, decides whom to believe.
                 proxy_headers=False,
-                http=HttpProtocol,
+                http=http,
             )
         )
         self._task: asyncio.Task[None] | None = None
