@@ -7,6 +7,8 @@ client that wakes up twice. Here the writes made while the event loop runs one c
 gathered and sent at the end of that iteration, so head and body leave together. Measured
 through the gateway at concurrency 1 (bench/gateway.py): the added p50 fell by about a third.
 
+It also bounds the time a client may take to send a request's head (see ``HttpProtocol``).
+
 Use it with ``uvicorn --http empora_common.server:HttpProtocol`` (``uvicorn.Config(http=...)``).
 """
 
