@@ -54,6 +54,9 @@ class AuthSettings(ServiceSettings):
     argon2_workers: int = Field(
         default_factory=_default_workers, ge=1, validation_alias="ARGON2_WORKERS"
     )
+    # The hashing threads' CPU priority below the rest (Linux nice, added to the process's):
+    # under a login flood the other services' event loops get the CPU first.
+    argon2_nice: int = Field(10, ge=0, le=19, validation_alias="ARGON2_NICE")
 
     # --- throttling (see empora_auth.throttling.limits) ---------------------------------
     login_account_limit: int = Field(10, ge=1, validation_alias="RATE_LIMIT_LOGIN_ACCOUNT")

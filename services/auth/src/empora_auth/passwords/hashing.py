@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +18,17 @@ from empora_auth.settings import AuthSettings
 # A password nobody can type (it is longer than the maximum): hashed once at start-up so an
 # unknown account costs one full verification, like a known one.
 _DUMMY_PASSWORD = "empora-dummy-password-" + "x" * 200
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Run the calling thread ``nice`` steps below its current CPU priority (Linux, where a
+    thread has its own nice value; elsewhere nothing happens)."""
+    if nice <= 0:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
 
 
 def normalize_password(password: str) -> str:
@@ -35,6 +49,7 @@ class PasswordHasher:
         time_cost: int,
         parallelism: int,
         workers: int,
+        nice: int = 0,
     ) -> None:
         self._argon2 = Argon2Hasher(
             time_cost=time_cost,
@@ -45,7 +60,14 @@ class PasswordHasher:
             type=Type.ID,
         )
         self.workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        # The threads run below the event loops' priority: a login flood then takes only the
+        # CPU nobody else wants, and the catalog and checkout stay responsive.
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="argon2",
+            initializer=lower_thread_priority,
+            initargs=(nice,),
+        )
         self._dummy_hash = self._argon2.hash(_DUMMY_PASSWORD)
 
     @classmethod
@@ -56,6 +78,7 @@ class PasswordHasher:
             time_cost=settings.argon2_time_cost,
             parallelism=settings.argon2_parallelism,
             workers=settings.argon2_workers,
+            nice=settings.argon2_nice,
         )
 
     def hash_sync(self, password: str) -> str:

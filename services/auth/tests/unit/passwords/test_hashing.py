@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
 import pytest
 
@@ -88,3 +90,20 @@ class TestNeedsRehash:
 
     def test_false_for_a_current_hash(self, hasher: PasswordHasher) -> None:
         assert not hasher.needs_rehash(hasher.hash_sync("violet harbor lantern"))
+
+
+class TestWorkerPriority:
+    def test_hashing_threads_run_below_the_process_priority(self) -> None:
+        def own_nice() -> int:
+            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        hasher = PasswordHasher(memory_cost=1024, time_cost=1, parallelism=1, workers=1, nice=5)
+        plain = PasswordHasher(memory_cost=1024, time_cost=1, parallelism=1, workers=1)
+        try:
+            assert hasher._pool.submit(own_nice).result(5) == min(19, base + 5)
+            assert plain._pool.submit(own_nice).result(5) == base
+            assert own_nice() == base  # the caller's thread is untouched
+        finally:
+            hasher.close()
+            plain.close()
