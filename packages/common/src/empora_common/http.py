@@ -95,11 +95,7 @@ class InternalClient:
             hdrs.append((b"content-type", b"application/json"))
         deadline = asyncio.get_running_loop().time() + (timeout or self._timeout)
         try:
-            resp = await pool.request(method, target, hdrs, body, deadline)
-            try:
-                raw = await resp.read_all()
-            finally:
-                resp.release()
+            status, raw = await pool.fetch(method, target, hdrs, body, deadline)
         except upstream.UpstreamTimeout as exc:
             raise UpstreamTimeout("A service did not answer in time") from exc
         except upstream.UpstreamError as exc:
@@ -108,7 +104,7 @@ class InternalClient:
             data = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             data = raw.decode("utf-8", "replace")
-        return UpstreamResponse(resp.status, data)
+        return UpstreamResponse(status, data)
 
     async def close(self) -> None:
         """Close the pools' idle connections."""

@@ -372,6 +372,21 @@ class UpstreamPool:
             raise
         return conn
 
+    async def fetch(
+        self,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        deadline: float,
+    ) -> tuple[int, bytes]:
+        """A whole (small) answer: its status and body; the connection goes back at once."""
+        resp = await self.request(method, target, headers, body, deadline)
+        try:
+            return resp.status, await resp.read_all()
+        finally:
+            resp.release()
+
     def _head(
         self,
         method: str,

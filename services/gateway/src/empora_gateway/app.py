@@ -2,8 +2,8 @@
 
 The hot path (every proxied request) is plain code over the ASGI scope: one pass over the
 headers, routing by the first path segment, the JWT cache, one Redis round trip for the rate
-limit, and an aiohttp call whose answer is streamed back. Only the gateway's own routes
-(health, docs, OpenAPI, metrics) go through a small FastAPI app.
+limit, and an upstream call (``empora_common.upstream``) whose answer is streamed back. Only
+the gateway's own routes (health, docs, OpenAPI, metrics) go through a small FastAPI app.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from random import getrandbits
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
-import aiohttp
 import structlog
 from redis.asyncio import Redis
 from starlette.types import Message, Receive, Scope, Send
@@ -28,7 +27,7 @@ from empora_common.logging import configure_logging, reset_request_id, set_reque
 from empora_common.middleware import pick_request_id
 from empora_common.security import JWKS_PATH, InvalidToken, Principal, TokenVerifier
 from empora_common.server import HttpProtocol
-from empora_common.upstream import UpstreamPool
+from empora_common.upstream import UpstreamConnectError, UpstreamPool
 from empora_gateway import routing
 from empora_gateway.accesslog import AccessLog
 from empora_gateway.breaker import CircuitBreaker, RetryBudget
@@ -104,11 +103,10 @@ class Gateway:
         self.redis: PipelinedRedis | None = None
         self.limiter: RateLimiter | None = None
         self.verifier: TokenVerifier | None = None
-        # For health checks and OpenAPI documents; proxied requests use ``proxy.pools``.
-        self.session: aiohttp.ClientSession | None = None
         self.base_paths: dict[str, bytes] = {}
         self.health = HealthAggregator(
             self.upstreams,
+            fetch=self.fetch,
             timeout=settings.health_timeout,
             breakers=self.breakers,
             self_check=self.self_health,
@@ -116,6 +114,7 @@ class Gateway:
         self.endpoints = build_endpoints(self)
         self.openapi = OpenApiMerger(
             self.upstreams,
+            fetch=self.fetch,
             timeout=settings.health_timeout,
             cache_seconds=settings.openapi_cache_seconds,
             own_document=self.endpoints.openapi(),
@@ -134,19 +133,6 @@ class Gateway:
         """Build the pools: upstream HTTP, Redis, the token verifier."""
         settings = self.settings
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
-        connector = aiohttp.TCPConnector(
-            limit=settings.upstream_pool_size,
-            keepalive_timeout=settings.upstream_keepalive,
-            ttl_dns_cache=300,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # never mix one user's cookies into another's
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
-            timeout=aiohttp.ClientTimeout(total=None),
-            max_field_size=16_384,
-        )
         loop = asyncio.get_running_loop()
         for name, base in self.upstreams.items():
             parts = urlsplit(base)
@@ -161,8 +147,6 @@ class Gateway:
                 loop=loop,
             )
             self.base_paths[name] = parts.path.rstrip("/").encode("ascii")
-        self.health.session = self.session
-        self.openapi.session = self.session
         self.redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
         self.limiter = RateLimiter(
             self.redis,
@@ -200,13 +184,19 @@ class Gateway:
             self.access_log.flush()
         if self.verifier is not None:
             await self.verifier.close()
-        if self.session is not None:
-            await self.session.close()
         for pool in self.proxy.pools.values():
             await pool.close()
         if self.redis is not None:
             await self.redis.close()
         self._started = False
+
+    async def fetch(self, service: str, path: bytes) -> tuple[int, bytes]:
+        """A GET of one of a service's own routes (health, OpenAPI), through its pool."""
+        pool = self.proxy.pools.get(service)
+        if pool is None:
+            raise UpstreamConnectError("the gateway has not started")
+        deadline = asyncio.get_running_loop().time() + self.settings.health_timeout
+        return await pool.fetch("GET", self.base_paths[service] + path, [], None, deadline)
 
     async def self_health(self) -> dict[str, Any]:
         """The gateway's own health: it answers, and whether its Redis does."""

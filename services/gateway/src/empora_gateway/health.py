@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import orjson
 
+from empora_common.upstream import UpstreamError
 from empora_gateway.breaker import CircuitBreaker
 
 STATUSES = ("ok", "degraded", "down")
 
 SelfCheck = Callable[[], Awaitable[dict[str, Any]]]
+# (service, path) -> (status, body) of a GET to that service.
+Fetch = Callable[[str, bytes], Awaitable[tuple[int, bytes]]]
 
 
 class HealthAggregator:
@@ -23,17 +25,18 @@ class HealthAggregator:
 
     def __init__(
         self,
-        upstreams: Mapping[str, str],
+        services: Iterable[str],
         *,
+        fetch: Fetch,
         timeout: float,
         breakers: Mapping[str, CircuitBreaker],
         self_check: SelfCheck,
     ) -> None:
-        self.upstreams = dict(upstreams)
+        self.services = list(services)
+        self.fetch = fetch
         self.timeout = timeout
         self.breakers = breakers
         self.self_check = self_check
-        self.session: aiohttp.ClientSession | None = None
         self._inflight: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
 
     async def aggregate(self) -> tuple[int, dict[str, Any]]:
@@ -45,10 +48,8 @@ class HealthAggregator:
         return await asyncio.shield(task)
 
     async def _aggregate(self) -> tuple[int, dict[str, Any]]:
-        names = list(self.upstreams)
-        results = await asyncio.gather(
-            self.self_check(), *(self.check_service(n, self.upstreams[n]) for n in names)
-        )
+        names = self.services
+        results = await asyncio.gather(self.self_check(), *(self.check_service(n) for n in names))
         services: dict[str, Any] = {"gateway": results[0]}
         for name, result in zip(names, results[1:], strict=True):
             services[name] = result
@@ -67,31 +68,26 @@ class HealthAggregator:
         }
         return (200 if status == "ok" else 503), body
 
-    async def check_service(self, name: str, base_url: str) -> dict[str, Any]:
+    async def check_service(self, name: str) -> dict[str, Any]:
         """One service's health entry: status, latency and its own checks."""
         started = time.perf_counter()
         entry: dict[str, Any]
         try:
             async with asyncio.timeout(self.timeout):
-                entry = await self._fetch(base_url)
+                entry = await self._fetch(name)
         except TimeoutError:
             entry = {"status": "down", "checks": {}, "error": "timeout"}
-        except (aiohttp.ClientError, OSError):
-            entry = {"status": "down", "checks": {}, "error": "unreachable"}
+        except UpstreamError as exc:
+            error = "timeout" if exc.kind == "timeout" else "unreachable"
+            entry = {"status": "down", "checks": {}, "error": error}
         entry["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         breaker = self.breakers.get(name)
         if breaker is not None:
             entry["circuit"] = breaker.state.value
         return entry
 
-    async def _fetch(self, base_url: str) -> dict[str, Any]:
-        if self.session is None:
-            raise aiohttp.ClientConnectionError("gateway not started")
-        async with self.session.get(
-            base_url + "/health", allow_redirects=False, timeout=aiohttp.ClientTimeout(total=None)
-        ) as resp:
-            raw = await resp.read()
-            code = resp.status
+    async def _fetch(self, name: str) -> dict[str, Any]:
+        code, raw = await self.fetch(name, b"/health")
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import aiohttp
 import orjson
 import structlog
+
+from empora_common.upstream import UpstreamError
+from empora_gateway.health import Fetch
 
 log = structlog.get_logger("empora.gateway.openapi")
 
@@ -103,19 +105,20 @@ class OpenApiMerger:
 
     def __init__(
         self,
-        upstreams: Mapping[str, str],
+        services: Iterable[str],
         *,
+        fetch: Fetch,
         timeout: float,
         cache_seconds: float,
         own_document: dict[str, Any],
         version: str,
     ) -> None:
-        self.upstreams = dict(upstreams)
+        self.services = list(services)
+        self.fetch = fetch
         self.timeout = timeout
         self.cache_seconds = cache_seconds
         self.own_document = own_document
         self.version = version
-        self.session: aiohttp.ClientSession | None = None
         self._cached: tuple[float, bytes] | None = None
         self._inflight: asyncio.Future[bytes] | None = None
 
@@ -129,8 +132,8 @@ class OpenApiMerger:
         return await asyncio.shield(self._inflight)
 
     async def _build(self) -> bytes:
-        names = list(self.upstreams)
-        fetched = await asyncio.gather(*(self._fetch(self.upstreams[n]) for n in names))
+        names = self.services
+        fetched = await asyncio.gather(*(self._fetch(n) for n in names))
         documents: dict[str, dict[str, Any]] = {"gateway": self.own_document}
         unavailable: list[str] = []
         for name, doc in zip(names, fetched, strict=True):
@@ -148,22 +151,14 @@ class OpenApiMerger:
         self._cached = (time.monotonic() + ttl, merged)
         return merged
 
-    async def _fetch(self, base_url: str) -> dict[str, Any] | None:
-        if self.session is None:
-            return None
+    async def _fetch(self, name: str) -> dict[str, Any] | None:
         try:
-            async with (
-                asyncio.timeout(self.timeout),
-                self.session.get(
-                    base_url + "/openapi.json",
-                    allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=None),
-                ) as resp,
-            ):
-                if resp.status != 200:
-                    return None
-                data = orjson.loads(await resp.read())
-        except (TimeoutError, aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
-            log.info("openapi_fetch_failed", url=base_url, error=type(exc).__name__)
+            async with asyncio.timeout(self.timeout):
+                status, raw = await self.fetch(name, b"/openapi.json")
+            if status != 200:
+                return None
+            data = orjson.loads(raw)
+        except (TimeoutError, UpstreamError, orjson.JSONDecodeError) as exc:
+            log.info("openapi_fetch_failed", upstream=name, error=type(exc).__name__)
             return None
         return data if isinstance(data, dict) else None
