@@ -37,10 +37,6 @@ async def _levels(
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
-def _update(product_id: uuid.UUID) -> Any:
-    return stock.update().where(stock.c.product_id == product_id)
-
-
 _RET = (stock.c.on_hand, stock.c.reserved)
 _PID = sa.bindparam("pid", type_=sa.Uuid)
 _QTY = sa.bindparam("qty", type_=sa.Integer)
@@ -62,6 +58,16 @@ _CONSUME_RESERVED = (
         reserved=stock.c.reserved - _QTY,
         updated_at=sa.func.now(),
     )
+    .returning(*_RET)
+)
+_SET_ON_HAND = (
+    _ROW.where(stock.c.reserved <= _QTY)
+    .values(on_hand=_QTY, updated_at=sa.func.now())
+    .returning(*_RET)
+)
+_CHANGE_ON_HAND = (  # qty is the signed delta here
+    _ROW.where(stock.c.on_hand + _QTY >= stock.c.reserved)
+    .values(on_hand=stock.c.on_hand + _QTY, updated_at=sa.func.now())
     .returning(*_RET)
 )
 _CONSUME_AVAILABLE = (
@@ -92,24 +98,12 @@ async def levels(
 
 async def set_on_hand(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
     """``on_hand = quantity`` unless that is below ``reserved``."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.reserved <= quantity)
-        .values(on_hand=quantity, updated_at=sa.func.now())
-        .returning(*_RET),
-    )
+    return await _levels(session, _SET_ON_HAND, {"pid": product_id, "qty": quantity})
 
 
 async def change_on_hand(session: AsyncSession, product_id: uuid.UUID, delta: int) -> Levels | None:
     """``on_hand += delta`` unless the result would fall below ``reserved``."""
-    return await _levels(
-        session,
-        _update(product_id)
-        .where(stock.c.on_hand + delta >= stock.c.reserved)
-        .values(on_hand=stock.c.on_hand + delta, updated_at=sa.func.now())
-        .returning(*_RET),
-    )
+    return await _levels(session, _CHANGE_ON_HAND, {"pid": product_id, "qty": delta})
 
 
 async def reserve(session: AsyncSession, product_id: uuid.UUID, quantity: int) -> Levels | None:
