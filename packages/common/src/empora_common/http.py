@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import orjson
 
@@ -59,10 +59,8 @@ class InternalClient:
         origin, target = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
         pool = self._pools.get(origin)
         if pool is None:
-            parts = urlsplit(url)
-            pool = self._pools[origin] = upstream.UpstreamPool(
-                parts.hostname or "127.0.0.1",
-                parts.port or 80,
+            pool = self._pools[origin] = upstream.UpstreamPool.for_url(
+                url,
                 limit=self._limit,
                 keepalive=self._keepalive,
                 connect_timeout=self._connect_timeout,

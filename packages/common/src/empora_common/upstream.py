@@ -27,6 +27,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterable
 from typing import cast
+from urllib.parse import urlsplit
 
 import httptools
 
@@ -339,6 +340,29 @@ class UpstreamPool:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self.size = 0  # open connections, idle or busy
         self._closing = False
+
+    @classmethod
+    def for_url(
+        cls,
+        url: str,
+        *,
+        limit: int,
+        keepalive: float,
+        connect_timeout: float,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> UpstreamPool:
+        """The pool for the origin of a plain ``http://`` URL (its path is the caller's)."""
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            raise ValueError(f"upstreams are plain http:// URLs, not {url!r}")
+        return cls(
+            parts.hostname or "127.0.0.1",
+            parts.port or 80,
+            limit=limit,
+            keepalive=keepalive,
+            connect_timeout=connect_timeout,
+            loop=loop,
+        )
 
     @property
     def idle(self) -> int:

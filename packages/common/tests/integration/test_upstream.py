@@ -15,7 +15,6 @@ import pytest
 
 from empora_common.upstream import (
     UpstreamConnectError,
-    UpstreamConnection,
     UpstreamDisconnected,
     UpstreamPool,
     UpstreamTimeout,
@@ -82,15 +81,6 @@ def deadline(seconds: float = 5.0) -> float:
     return asyncio.get_running_loop().time() + seconds
 
 
-async def read_all(resp: UpstreamConnection) -> bytes:
-    parts = []
-    while True:
-        chunk = await resp.read()
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
-
-
 def keep_alive_json(box: Scripted) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -111,7 +101,7 @@ class TestKeepAlive:
             for _ in range(3):
                 resp = await pool.request("GET", b"/a?b=1", [], None, deadline())
                 assert resp.status == 200
-                assert await read_all(resp) == b'{"ok":true}'
+                assert await resp.read_all() == b'{"ok":true}'
                 assert resp.at_eof
                 resp.release()
             assert box.connections == 1
@@ -139,7 +129,7 @@ class TestKeepAlive:
             # or not, the connection is reused only when the answer ended cleanly.
             resp.release()
             resp = await pool.request("GET", b"/", [], None, deadline())
-            assert await read_all(resp) == b'{"ok":true}'
+            assert await resp.read_all() == b'{"ok":true}'
             resp.release()
             assert box.connections in (1, 2)
             await pool.close()
@@ -148,11 +138,11 @@ class TestKeepAlive:
         async with scripted(keep_alive_json) as box:
             pool = pool_for(box, keepalive=0.05)
             resp = await pool.request("GET", b"/", [], None, deadline())
-            await read_all(resp)
+            await resp.read_all()
             resp.release()
             await asyncio.sleep(0.1)
             resp = await pool.request("GET", b"/", [], None, deadline())
-            await read_all(resp)
+            await resp.read_all()
             resp.release()
             assert box.connections == 2
             await pool.close()
@@ -172,7 +162,7 @@ class TestKeepAlive:
             for _ in range(2):
                 resp = await pool.request("GET", b"/", [], None, deadline())
                 assert resp.status == 204
-                assert await read_all(resp) == b""
+                assert await resp.read_all() == b""
                 resp.release()
                 await asyncio.sleep(0.05)  # the close reaches the client
             assert box.connections == 2
@@ -196,7 +186,7 @@ class TestBodies:
         async with scripted(chunked) as box:
             pool = pool_for(box)
             resp = await pool.request("GET", b"/", [], None, deadline())
-            assert await read_all(resp) == b"hello world"
+            assert await resp.read_all() == b"hello world"
             resp.release()
             assert pool.idle == 1  # a chunked answer ends cleanly: kept
             await pool.close()
@@ -216,7 +206,7 @@ class TestBodies:
         async with scripted(until_close) as box:
             pool = pool_for(box)
             resp = await pool.request("GET", b"/", [], None, deadline())
-            assert await read_all(resp) == b"part one, part two"
+            assert await resp.read_all() == b"part one, part two"
             resp.release()
             assert pool.idle == 0
             await pool.close()
@@ -238,7 +228,7 @@ class TestBodies:
             pool = pool_for(box)
             resp = await pool.request("GET", b"/", [], None, deadline())
             await asyncio.sleep(0.2)  # let the socket fill up: reading must have paused
-            assert await read_all(resp) == payload
+            assert await resp.read_all() == payload
             resp.release()
             await pool.close()
 
@@ -262,15 +252,15 @@ class TestBodies:
         async with scripted(echo) as box:
             pool = pool_for(box)
             resp = await pool.request("POST", b"/", [], b'{"a":1}', deadline())
-            assert await read_all(resp) == b'{"a":1}'
+            assert await resp.read_all() == b'{"a":1}'
             resp.release()
             resp = await pool.request(
                 "POST", b"/", [(b"content-length", b"7")], stream(), deadline()
             )
-            assert await read_all(resp) == b"abcdefg"
+            assert await resp.read_all() == b"abcdefg"
             resp.release()
             resp = await pool.request("POST", b"/", [], None, deadline())
-            assert await read_all(resp) == b""
+            assert await resp.read_all() == b""
             resp.release()
             assert b"Content-Length: 7\r\n" in box.requests[0]
             assert b"Content-Length: 0\r\n" in box.requests[2]
@@ -291,7 +281,7 @@ class TestBodies:
             pool = pool_for(box)
             resp = await pool.request("POST", b"/", [], b"x", deadline())
             assert resp.status == 201
-            assert await read_all(resp) == b"ok"
+            assert await resp.read_all() == b"ok"
             resp.release()
             await pool.close()
 
@@ -310,7 +300,7 @@ class TestBodies:
             resp = await pool.request("HEAD", b"/", [], None, deadline())
             assert resp.status == 200
             assert (b"content-length", b"1234") in resp.headers
-            assert await read_all(resp) == b""
+            assert await resp.read_all() == b""
             resp.release()
             assert pool.idle == 0
             await pool.close()
@@ -406,7 +396,7 @@ class TestLimit:
             async def one() -> bytes:
                 resp = await pool.request("GET", b"/", [], None, deadline())
                 try:
-                    return await read_all(resp)
+                    return await resp.read_all()
                 finally:
                     resp.release()
 

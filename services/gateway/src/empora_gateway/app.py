@@ -135,18 +135,14 @@ class Gateway:
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
         loop = asyncio.get_running_loop()
         for name, base in self.upstreams.items():
-            parts = urlsplit(base)
-            if parts.scheme != "http":
-                raise ValueError(f"the {name} upstream must be a plain http:// URL, not {base!r}")
-            self.proxy.pools[name] = UpstreamPool(
-                parts.hostname or "127.0.0.1",
-                parts.port or 80,
+            self.proxy.pools[name] = UpstreamPool.for_url(
+                base,
                 limit=settings.upstream_pool_size,
                 keepalive=settings.upstream_keepalive,
                 connect_timeout=settings.connect_timeout,
                 loop=loop,
             )
-            self.base_paths[name] = parts.path.rstrip("/").encode("ascii")
+            self.base_paths[name] = urlsplit(base).path.rstrip("/").encode("ascii")
         self.redis = PipelinedRedis(settings.redis_url, timeout=settings.redis_timeout)
         self.limiter = RateLimiter(
             self.redis,
