@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -79,3 +80,39 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 # "function" scope: the commit happens before the response is sent, so a failed commit
 # is reported to the client instead of after a success it already received.
 SessionDep = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+
+
+_BEGIN = text("SELECT 1")
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under a session, inside the session's transaction.
+
+    For hot paths that run plain SQL beside the ORM. SQLAlchemy begins its transaction with
+    the first statement it runs; if none ran yet, one trivial statement begins it here, so that
+    plain statements can never run outside the unit of work (autocommitted).
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        await session.execute(_BEGIN)
+    return driver
+
+
+async def transaction_unit_of_work(request: Request) -> AsyncIterator[asyncpg.Connection]:
+    """A unit of work on the service's asyncpg pool (``state.pool``) for hot routes written
+    in plain SQL: one transaction, committed on success, rolled back on error."""
+    pool: asyncpg.Pool = request.state.pool
+    async with pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield conn
+        except BaseException:
+            await transaction.rollback()
+            raise
+        await transaction.commit()
+
+
+ConnectionDep = Annotated[asyncpg.Connection, Depends(transaction_unit_of_work, scope="function")]

@@ -46,8 +46,9 @@ DESCRIPTION = (
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """No reset on release: read connections never change session state, and asyncpg's
-    default reset is one more round trip per query."""
+    """No reset on release: these connections never change session state, and asyncpg's
+    default reset is one more round trip per query (an open transaction is still rolled back
+    on release: asyncpg does that before calling this)."""
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -64,17 +65,18 @@ def create_app(settings: ProductSettings | None = None) -> FastAPI:
     settings = settings or ProductSettings()
 
     async def on_startup(state: dict[str, Any]) -> None:
-        # Public reads go straight to asyncpg: no ORM or transaction on the hot path.
+        # The hot paths go straight to asyncpg: public reads (no ORM, no transaction) and the
+        # checkout's reservations (plain SQL in one transaction, ConnectionDep).
         # min_size=0: nothing connects until the first request (a database outage at boot
         # leaves the service up and not ready, instead of crashing it).
-        state["read_pool"] = await asyncpg.create_pool(
+        state["pool"] = await asyncpg.create_pool(
             plain_database_url(settings.database_url),
             min_size=0,
             max_size=settings.db_pool_size,
             init=_init_connection,
             reset=_keep_session,
             server_settings={
-                "application_name": "empora-product-read",
+                "application_name": "empora-product-fast",
                 "pg_trgm.word_similarity_threshold": str(settings.search_similarity_threshold),
             },
         )
@@ -86,10 +88,10 @@ def create_app(settings: ProductSettings | None = None) -> FastAPI:
         )
 
     async def on_shutdown(state: dict[str, Any]) -> None:
-        await state["read_pool"].close()
+        await state["pool"].close()
 
     async def ready_check(state: Any) -> str | None:
-        if not await product_repo.catalog_has_products(state.read_pool):
+        if not await product_repo.catalog_has_products(state.pool):
             return "the catalog is empty (run `empora seed`)"
         return None
 

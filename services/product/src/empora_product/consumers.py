@@ -9,11 +9,14 @@ being retried, inside a savepoint so nothing half-done is kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_common.db import driver_connection
 from empora_common.errors import EmporaError
 from empora_common.messaging.consumer import Subscription
 from empora_common.messaging.envelope import Envelope
@@ -33,10 +36,15 @@ def _uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
         return None
 
 
-async def _guarded(session: AsyncSession, envelope: Envelope, action: Any) -> None:
+async def _guarded(
+    session: AsyncSession,
+    envelope: Envelope,
+    action: Callable[[asyncpg.Connection], Awaitable[Any]],
+) -> None:
+    conn = await driver_connection(session)
     try:
         async with session.begin_nested():
-            await action
+            await action(conn)
     except EmporaError as exc:
         log.warning(
             "order_event_not_applied",
@@ -53,7 +61,7 @@ async def on_order_paid(session: AsyncSession, envelope: Envelope) -> None:
     if reservation_id is None:
         log.warning("order_paid_without_reservation", event_id=str(envelope.id))
         return
-    await _guarded(session, envelope, stock_service.commit(session, reservation_id))
+    await _guarded(session, envelope, lambda conn: stock_service.commit(conn, reservation_id))
 
 
 async def on_order_payment_failed(session: AsyncSession, envelope: Envelope) -> None:
@@ -61,7 +69,7 @@ async def on_order_payment_failed(session: AsyncSession, envelope: Envelope) -> 
     reservation_id = _uuid(envelope.data, "reservation_id")
     if reservation_id is None:
         return
-    await _guarded(session, envelope, stock_service.release(session, reservation_id))
+    await _guarded(session, envelope, lambda conn: stock_service.release(conn, reservation_id))
 
 
 async def on_order_cancelled(session: AsyncSession, envelope: Envelope) -> None:
@@ -77,7 +85,9 @@ async def on_order_cancelled(session: AsyncSession, envelope: Envelope) -> None:
     ]
     if not lines:
         return
-    await _guarded(session, envelope, stock_service.return_stock(session, order_id, lines))
+    await _guarded(
+        session, envelope, lambda conn: stock_service.return_stock(conn, order_id, lines)
+    )
 
 
 subscription = Subscription(

@@ -1,4 +1,4 @@
-"""Request dependencies of the product service: read pool, cache, catalog unit of work.
+"""Request dependencies of the product service: asyncpg pool, cache, catalog unit of work.
 
 All ``async def``: FastAPI runs a plain ``def`` dependency in a thread pool, which costs more
 than the lookup itself on the hot read path.
@@ -18,9 +18,9 @@ from empora_product.cache import CatalogCache, catalog_changed
 from empora_product.settings import ProductSettings
 
 
-async def get_read_pool(request: Request) -> asyncpg.Pool:
-    """The asyncpg pool that serves public catalog reads (no ORM on the hot path)."""
-    pool: asyncpg.Pool = request.state.read_pool
+async def get_pool(request: Request) -> asyncpg.Pool:
+    """The asyncpg pool of the hot paths: public catalog reads and the reservations."""
+    pool: asyncpg.Pool = request.state.pool
     return pool
 
 
@@ -60,7 +60,7 @@ async def pagination(
 
 
 Pagination = Annotated[PageParams, Depends(pagination)]
-ReadPool = Annotated[asyncpg.Pool, Depends(get_read_pool)]
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Cache = Annotated[CatalogCache, Depends(get_cache)]
 Settings = Annotated[ProductSettings, Depends(get_settings)]
 # "function" scope: commit (and invalidate) before the response is sent.

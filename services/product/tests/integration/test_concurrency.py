@@ -9,6 +9,7 @@ from product_api import Api
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.db import driver_connection
 from empora_product.stock.schemas import Line, ReservationIn
 from empora_product.stock.service import reserve
 from empora_product.stock.sweeper import sweep_once
@@ -58,9 +59,10 @@ class TestConcurrentStockWork:
         product = await api.create_product("CC-2", stock=100)
         pid = uuid.UUID(product["id"])
         async with sessionmaker() as session, session.begin():
+            conn = await driver_connection(session)
             for _ in range(40):
                 await reserve(
-                    session,
+                    conn,
                     ReservationIn(
                         reservation_id=uuid.uuid4(),
                         lines=[Line(product_id=pid, quantity=2)],

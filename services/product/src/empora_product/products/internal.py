@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from empora_common.security import InternalCaller
-from empora_product.dependencies import ReadPool
+from empora_product.dependencies import Pool
 from empora_product.products import repository as repo
 from empora_product.products.schemas import LookupIn, LookupOut
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/internal/products", tags=["internal"], dependencies=
 
 
 @router.post("/lookup", response_model=LookupOut, summary="Batch product lookup")
-async def lookup(body: LookupIn, pool: ReadPool) -> dict[str, object]:
+async def lookup(body: LookupIn, pool: Pool) -> dict[str, object]:
     """Prices and availability of many products; unknown ids are absent."""
     rows = await repo.lookup(pool, body.ids)
     return {

@@ -10,7 +10,7 @@ from empora_common.errors import ValidationFailed
 from empora_common.pagination import Page
 from empora_common.responses import OrjsonResponse
 from empora_common.security import AdminUser
-from empora_product.dependencies import Cache, CatalogSession, Pagination, ReadPool, Settings
+from empora_product.dependencies import Cache, CatalogSession, Pagination, Pool, Settings
 from empora_product.products import reads, service
 from empora_product.products.dependencies import AdminProduct
 from empora_product.products.schemas import MAX_PRICE, ProductCreate, ProductOut, ProductUpdate
@@ -23,7 +23,7 @@ _JSON = "application/json"
 
 @router.get("", response_model=Page[ProductOut], summary="List and search active products")
 async def list_products(
-    pool: ReadPool,
+    pool: Pool,
     cache: Cache,
     page: Pagination,
     q: Annotated[str | None, Query(max_length=200, description="full-text search")] = None,
@@ -55,7 +55,7 @@ async def list_products(
 
 
 @router.get("/{id_or_slug}", response_model=ProductOut, summary="One product by id or slug")
-async def get_product(id_or_slug: str, pool: ReadPool, cache: Cache) -> Response:
+async def get_product(id_or_slug: str, pool: Pool, cache: Cache) -> Response:
     """One product (archived ones too, with ``is_active: false``)."""
     return Response(await reads.detail(pool, cache, id_or_slug), media_type=_JSON)
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from empora_common.db import driver_connection
 from empora_common.errors import ValidationFailed
 from empora_common.messaging.outbox import add_event
 from empora_contracts.events import ProductUpdated
@@ -108,7 +109,8 @@ async def create(
             row = await repo.insert_product(session, values)
     except IntegrityError as exc:
         raise _integrity_error(exc) from exc
-    levels = await stock_service.initialize(session, row["id"], body.stock or 0, actor_id)
+    conn = await driver_connection(session)
+    levels = await stock_service.initialize(conn, row["id"], body.stock or 0, actor_id)
     document = product_document(row)
     await _announce(session, document, set(_EVENT_FIELDS))
     return with_stock(document, *levels)
@@ -153,7 +155,7 @@ async def update(
     changed = {"price" if name in ("price_amount", "currency") else name for name in values}
     if changed:
         await _announce(session, document, changed)
-    levels = await stock_repo.levels(session, product_id) or (0, 0)
+    levels = await stock_repo.levels(await driver_connection(session), product_id) or (0, 0)
     return with_stock(document, *levels)
 
 

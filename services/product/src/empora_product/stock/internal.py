@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from empora_common.db import SessionDep
+from empora_common.db import ConnectionDep
 from empora_common.responses import OrjsonResponse
 from empora_common.security import InternalCaller
 from empora_product.dependencies import Settings
@@ -23,10 +23,10 @@ router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Internal
     summary="Reserve lines, all or nothing",
     responses={200: {"model": ReservationOut, "description": "the existing reservation"}},
 )
-async def reserve(body: ReservationIn, session: SessionDep, settings: Settings) -> OrjsonResponse:
+async def reserve(body: ReservationIn, conn: ConnectionDep, settings: Settings) -> OrjsonResponse:
     """201 with a new reservation, 200 with the existing one; 409 out-of-stock otherwise."""
-    out, created = await service.reserve(session, body, settings.reservation_ttl_seconds)
-    return OrjsonResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    out, created = await service.reserve(conn, body, settings.reservation_ttl_seconds)
+    return OrjsonResponse(out, status_code=201 if created else 200)
 
 
 @router.post(
@@ -34,9 +34,9 @@ async def reserve(body: ReservationIn, session: SessionDep, settings: Settings) 
     response_model=ReservationOut,
     summary="Commit a reservation",
 )
-async def commit(reservation_id: uuid.UUID, session: SessionDep) -> ReservationOut:
+async def commit(reservation_id: uuid.UUID, conn: ConnectionDep) -> OrjsonResponse:
     """Stock leaves ``on_hand``; idempotent; re-reserves after expiry if the stock is there."""
-    return await service.commit(session, reservation_id)
+    return OrjsonResponse(await service.commit(conn, reservation_id))
 
 
 @router.post(
@@ -44,13 +44,13 @@ async def commit(reservation_id: uuid.UUID, session: SessionDep) -> ReservationO
     response_model=ReservationOut,
     summary="Release a reservation",
 )
-async def release(reservation_id: uuid.UUID, session: SessionDep) -> ReservationOut:
+async def release(reservation_id: uuid.UUID, conn: ConnectionDep) -> OrjsonResponse:
     """Give reserved stock back; idempotent; 409 once committed."""
-    return await service.release(session, reservation_id)
+    return OrjsonResponse(await service.release(conn, reservation_id))
 
 
 @router.post("/returns", response_model=ReturnOut, summary="Return a cancelled order's stock")
-async def return_stock(body: ReturnIn, session: SessionDep) -> ReturnOut:
+async def return_stock(body: ReturnIn, conn: ConnectionDep) -> ReturnOut:
     """Put the stock back on hand; idempotent per order."""
-    await service.return_stock(session, body.order_id, body.lines)
+    await service.return_stock(conn, body.order_id, body.lines)
     return ReturnOut(order_id=body.order_id, returned=True)

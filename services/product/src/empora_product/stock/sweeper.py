@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common.db import driver_connection
 from empora_product.settings import ProductSettings
 from empora_product.stock import service
 
@@ -17,7 +18,7 @@ log = structlog.get_logger("empora.product.sweeper")
 async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], batch: int) -> int:
     """Release one batch of expired reservations in its own transaction."""
     async with sessionmaker() as session, session.begin():
-        return await service.sweep_expired(session, batch)
+        return await service.sweep_expired(await driver_connection(session), batch)
 
 
 async def reservation_sweeper(state: dict[str, Any]) -> None:
