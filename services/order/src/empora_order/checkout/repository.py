@@ -1,4 +1,10 @@
-"""SQL of checkout: each committed step of the orchestration is one statement (CTEs)."""
+"""SQL of checkout: each committed step of the orchestration is one statement (CTEs).
+
+The steps of every checkout (claim, pricing, end) are built once with SQLAlchemy and run as
+``PlainStatement``s on a plain connection outside any transaction: one statement is its own
+transaction, so each step is one round trip, without the session's BEGIN/COMMIT and execution
+machinery (about 1 ms of CPU per step here).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -28,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CTE
 
+from empora_common.db import PlainStatement
 from empora_common.logging import current_request_id
 from empora_order.database import outbox
 from empora_order.idempotency.models import idempotency_key
@@ -264,7 +272,7 @@ def _claim_statement(with_order: bool) -> Any:
 
 
 async def claim(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     *,
     user_id: uuid.UUID,
     key: str,
@@ -316,9 +324,14 @@ async def claim(
             h_actor=first.actor,
             h_at=first.at,
         )
-    stmt = _claim_statement(new_order is not None)
-    row = (await session.execute(stmt, params)).one()
-    return ClaimResult(claimed=row.claimed > 0, declines=int(row.declines))
+    row = await _claim(new_order is not None).fetchrow(db, params)
+    assert row is not None
+    return ClaimResult(claimed=row["claimed"] > 0, declines=int(row["declines"]))
+
+
+@functools.cache
+def _claim(with_order: bool) -> PlainStatement:
+    return PlainStatement(_claim_statement(with_order))
 
 
 async def key_state(session: AsyncSession, user_id: uuid.UUID, key: str) -> KeyState | None:
@@ -491,7 +504,7 @@ def _pricing_statement() -> Any:
     return select(o.c.id, relaxed_durability()).add_cte(lines, pay, _outbox_insert(o, "ev"))
 
 
-async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime) -> bool:
+async def record_pricing(db: asyncpg.Connection, rec: OrderRecord, now: datetime) -> bool:
     """Write the lines as reserved, the totals, the attempt's amount and ``order.created``;
     False when the order was priced already (a resumed checkout)."""
     from empora_order.orders import events
@@ -518,7 +531,12 @@ async def record_pricing(session: AsyncSession, rec: OrderRecord, now: datetime)
         ],
         **_event_params(events.ORDER_CREATED, events.created(rec)),
     }
-    return (await session.execute(_pricing_statement(), params)).first() is not None
+    return await _pricing().fetchrow(db, params) is not None
+
+
+@functools.cache
+def _pricing() -> PlainStatement:
+    return PlainStatement(_pricing_statement())
 
 
 async def abandon(
@@ -600,7 +618,7 @@ class PaymentOutcome:
 
 
 async def finish(
-    session: AsyncSession,
+    db: asyncpg.Connection,
     rec: OrderRecord,
     *,
     status: OrderStatus,
@@ -632,7 +650,12 @@ async def finish(
         "h_at": now,
         **_event_params(*event),
     }
-    return (await session.execute(_finish_statement(), params)).first() is not None
+    return await _finish().fetchrow(db, params) is not None
+
+
+@functools.cache
+def _finish() -> PlainStatement:
+    return PlainStatement(_finish_statement())
 
 
 async def oldest_decline(

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from empora_common.db import plain_connection
 from empora_common.errors import EmporaError, problem_body
 from empora_common.identifiers import generate_order_number
 from empora_common.security import Principal
@@ -100,7 +102,9 @@ def problem(error: EmporaError, instance: str = "/api/orders") -> dict[str, Any]
     )
 
 
-def _constraint(exc: IntegrityError) -> str:
+def _constraint(exc: IntegrityError | asyncpg.IntegrityConstraintViolationError) -> str:
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return str(exc.constraint_name or exc)
     cause = getattr(exc.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", "") or exc.orig)
 
@@ -119,6 +123,7 @@ class CheckoutService:
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.engine: AsyncEngine = sessionmaker.kw["bind"]
         self.provider = provider
         self.products = products
         self.carts = carts
@@ -127,6 +132,10 @@ class CheckoutService:
     async def _tx(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    def _plain(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        """A connection for the one-statement steps (each commits by itself)."""
+        return plain_connection(self.engine)
 
     def _lease_until(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.settings.checkout_lease_seconds)
@@ -147,9 +156,9 @@ class CheckoutService:
         rec = self._new_order(user, cart, body, now)
         for attempt in range(ORDER_NUMBER_ATTEMPTS):
             try:
-                async with self._tx() as session:
+                async with self._plain() as db:
                     result = await repo.claim(
-                        session,
+                        db,
                         user_id=user.user_id,
                         key=key,
                         fingerprint=fingerprint,
@@ -161,7 +170,7 @@ class CheckoutService:
                         decline_limit=self.settings.decline_limit,
                     )
                 break
-            except IntegrityError as exc:
+            except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
                 constraint = _constraint(exc)
                 if "uq_order_number" in constraint and attempt + 1 < ORDER_NUMBER_ATTEMPTS:
                     rec.number = generate_order_number(now)
@@ -259,9 +268,9 @@ class CheckoutService:
         decline_since: datetime,
     ) -> Outcome:
         """Claim the key with a final answer and no order, or defer to its first request."""
-        async with self._tx() as session:
+        async with self._plain() as db:
             result = await repo.claim(
-                session,
+                db,
                 user_id=user.user_id,
                 key=key,
                 fingerprint=fingerprint,
@@ -371,8 +380,8 @@ class CheckoutService:
             await self._release(rec)
             return await self._abandon(rec, PriceChanged(expected_total, rec.total, rec.currency))
         now = utcnow()
-        async with self._tx() as session:
-            priced = await repo.record_pricing(session, rec, now)
+        async with self._plain() as db:
+            priced = await repo.record_pricing(db, rec, now)
         if priced:
             rec.priced_at = now
             assert rec.payment is not None
@@ -504,9 +513,9 @@ class CheckoutService:
         event: tuple[str, dict[str, Any]],
         response: StoredResponse,
     ) -> bool:
-        async with self._tx() as session:
+        async with self._plain() as db:
             return await repo.finish(
-                session,
+                db,
                 rec,
                 status=status,
                 note=entry.note or "",

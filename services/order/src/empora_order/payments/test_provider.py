@@ -11,10 +11,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from empora_common.db import PlainStatement, plain_connection
 from empora_order.payments.errors import InvalidPaymentToken, RefundFailed
 from empora_order.payments.models import test_provider_charge as ledger
 from empora_order.payments.provider import ChargeResult, ChargeStatus, RefundResult
@@ -31,13 +32,27 @@ def _reference(prefix: str) -> str:
 
 
 def _charge(row: Any) -> ChargeResult:
+    """A ledger row (asyncpg record or SQLAlchemy row mapping) as the provider's answer."""
     return ChargeResult(
-        status=ChargeStatus(row.status),
-        reference=row.reference,
-        amount=row.amount,
-        currency=row.currency,
-        decline_code=row.decline_code,
+        status=ChargeStatus(row["status"]),
+        reference=row["reference"],
+        amount=row["amount"],
+        currency=row["currency"],
+        decline_code=row["decline_code"],
     )
+
+
+# Booking a key is on every checkout's path: prebuilt, one statement each, run on a plain
+# connection (each commits by itself, like a processor's own books).
+_BOOK = PlainStatement(
+    insert(ledger)
+    .values({c.name: bindparam(f"b_{c.name}", type_=c.type) for c in ledger.c})
+    .on_conflict_do_nothing()
+    .returning(*ledger.c)
+)
+_BOOKED = PlainStatement(
+    select(ledger).where(ledger.c.idempotency_key == bindparam("b_idempotency_key", type_=Text))
+)
 
 
 class TestProvider:
@@ -58,20 +73,14 @@ class TestProvider:
 
     async def _book(self, values: dict[str, Any]) -> tuple[Any, bool]:
         """Insert a ledger row unless the key exists; (the key's row, whether it is new)."""
-        async with self._engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    insert(ledger).values(**values).on_conflict_do_nothing().returning(ledger)
-                )
-            ).first()
+        params = {f"b_{c.name}": values.get(c.name) for c in ledger.c}
+        async with plain_connection(self._engine) as db:
+            row = await _BOOK.fetchrow(db, params)
             if row is not None:
                 return row, True
-            existing = (
-                await conn.execute(
-                    select(ledger).where(ledger.c.idempotency_key == values["idempotency_key"])
-                )
-            ).one()
-            return existing, False
+            existing = await _BOOKED.fetchrow(db, params)
+        assert existing is not None  # the conflicting row: ledger rows are never deleted
+        return existing, False
 
     async def capture(self, key: str, *, amount: int, currency: str, token: str) -> ChargeResult:
         """Capture with a test token; the same key answers the booked result."""
@@ -90,7 +99,7 @@ class TestProvider:
                 "created_at": datetime.now(UTC),
             }
         )
-        if created and row.status == ChargeStatus.CAPTURED and self._delay_after_capture:
+        if created and row["status"] == ChargeStatus.CAPTURED and self._delay_after_capture:
             await asyncio.sleep(self._delay_after_capture)
         return _charge(row)
 
@@ -104,7 +113,7 @@ class TestProvider:
                     )
                 )
             ).first()
-        return _charge(row) if row is not None else None
+        return _charge(row._mapping) if row is not None else None
 
     async def settle(self, key: str) -> ChargeResult:
         """The capture under the key if there is one; else the key is voided for good."""
@@ -151,4 +160,6 @@ class TestProvider:
                 "created_at": datetime.now(UTC),
             }
         )
-        return RefundResult(reference=row.reference, amount=row.amount, currency=row.currency)
+        return RefundResult(
+            reference=row["reference"], amount=row["amount"], currency=row["currency"]
+        )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from order_testkit import ADDRESS, Api, Buyer, CartStandIn, ProductStandIn
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from empora_common.db import plain_connection
 from empora_common.http import InternalClient
 from empora_common.security import Principal
 from empora_order.checkout import repository as repo
@@ -48,9 +49,9 @@ async def crashed_checkout(
     cart = await service.carts.read(buyer.id)
     now = datetime.now(UTC)
     rec = service._new_order(principal(buyer), cart, body, now)
-    async with service.sessionmaker() as session, session.begin():
+    async with plain_connection(service.engine) as db:
         claimed = await repo.claim(
-            session,
+            db,
             user_id=buyer.id,
             key=key,
             fingerprint=fingerprint("POST", "/api/orders", body.model_dump(mode="json")),
