@@ -1,9 +1,10 @@
 """What the product service reacts to: queue ``product.orders``.
 
 The order service calls commit / release / returns synchronously; these handlers repeat them
-as a backup. Each runs in the inbox transaction (an event applies once); an expected refusal
-(unknown reservation, already committed, out of stock) is logged and acknowledged instead of
-being retried, inside a savepoint so nothing half-done is kept.
+as a backup. Each runs in the inbox transaction (an event applies once) on a plain asyncpg
+connection, like the stock slice; an expected refusal (unknown reservation, already committed,
+out of stock) is logged and acknowledged instead of being retried, inside a savepoint so
+nothing half-done is kept.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from empora_common.db import driver_connection
 from empora_common.errors import EmporaError
 from empora_common.messaging.consumer import Subscription
 from empora_common.messaging.envelope import Envelope
@@ -37,13 +36,12 @@ def _uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
 
 
 async def _guarded(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     envelope: Envelope,
     action: Callable[[asyncpg.Connection], Awaitable[Any]],
 ) -> None:
-    conn = await driver_connection(session)
     try:
-        async with session.begin_nested():
+        async with conn.transaction():  # a savepoint in the inbox transaction
             await action(conn)
     except EmporaError as exc:
         log.warning(
@@ -55,24 +53,24 @@ async def _guarded(
         )
 
 
-async def on_order_paid(session: AsyncSession, envelope: Envelope) -> None:
+async def on_order_paid(conn: asyncpg.Connection, envelope: Envelope) -> None:
     """Backup commit of the paid order's reservation."""
     reservation_id = _uuid(envelope.data, "reservation_id")
     if reservation_id is None:
         log.warning("order_paid_without_reservation", event_id=str(envelope.id))
         return
-    await _guarded(session, envelope, lambda conn: stock_service.commit(conn, reservation_id))
+    await _guarded(conn, envelope, lambda conn: stock_service.commit(conn, reservation_id))
 
 
-async def on_order_payment_failed(session: AsyncSession, envelope: Envelope) -> None:
+async def on_order_payment_failed(conn: asyncpg.Connection, envelope: Envelope) -> None:
     """Backup release of a failed order's reservation."""
     reservation_id = _uuid(envelope.data, "reservation_id")
     if reservation_id is None:
         return
-    await _guarded(session, envelope, lambda conn: stock_service.release(conn, reservation_id))
+    await _guarded(conn, envelope, lambda conn: stock_service.release(conn, reservation_id))
 
 
-async def on_order_cancelled(session: AsyncSession, envelope: Envelope) -> None:
+async def on_order_cancelled(conn: asyncpg.Connection, envelope: Envelope) -> None:
     """Return a cancelled order's stock (idempotent per order)."""
     order_id = _uuid(envelope.data, "order_id")
     if order_id is None:
@@ -85,9 +83,7 @@ async def on_order_cancelled(session: AsyncSession, envelope: Envelope) -> None:
     ]
     if not lines:
         return
-    await _guarded(
-        session, envelope, lambda conn: stock_service.return_stock(conn, order_id, lines)
-    )
+    await _guarded(conn, envelope, lambda conn: stock_service.return_stock(conn, order_id, lines))
 
 
 subscription = Subscription(
@@ -97,4 +93,5 @@ subscription = Subscription(
         "order.payment_failed": on_order_payment_failed,
         "order.cancelled": on_order_cancelled,
     },
+    plain=True,
 )
