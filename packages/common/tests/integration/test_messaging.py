@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aio_pika
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -256,6 +257,56 @@ class TestIdempotentConsumer:
             await eventually(consumed)
             await asyncio.sleep(0.3)
             assert await effects(engine) == [(env.id, "7")]
+        finally:
+            await consumer.stop()
+            await delete_names(infra.amqp_url, names)
+
+    async def test_plain_subscription_applies_once_on_a_plain_connection(
+        self, engine: AsyncEngine, infra: TestInfra, names: Names
+    ) -> None:
+        failures = 1
+
+        async def record_plain(conn: asyncpg.Connection, env: Envelope) -> None:
+            nonlocal failures
+            assert isinstance(conn, asyncpg.Connection) and conn.is_in_transaction()
+            await conn.execute(
+                f"INSERT INTO {SCHEMA}.effect (event_id, value) VALUES ($1, $2)",
+                env.id,
+                str(env.data["n"]),
+            )
+            if failures:
+                # The effect above and the inbox row roll back: the redelivery applies it.
+                failures -= 1
+                raise RuntimeError("first delivery fails after writing")
+
+        consumer = EventConsumer(
+            subscription=Subscription(
+                queue="msgtest.effects", handlers={"thing.happened": record_plain}, plain=True
+            ),
+            sessionmaker=create_sessionmaker(engine),
+            inbox=INBOX,
+            amqp_url=infra.amqp_url,
+            names=names,
+            delivery_limit=3,
+            retry_delay=0.05,
+        )
+        await consumer.start()
+        try:
+            env = envelope(8)
+            await publish(infra.amqp_url, names, *[env.to_bytes()] * 3)
+
+            async def applied() -> bool:
+                return await effects(engine) == [(env.id, "8")]
+
+            await eventually(applied)
+
+            async def consumed() -> bool:
+                return await queue_depth(infra.amqp_url, names.queue("msgtest.effects")) == 0
+
+            await eventually(consumed)
+            await asyncio.sleep(0.3)
+            assert await effects(engine) == [(env.id, "8")]
+            assert failures == 0
         finally:
             await consumer.stop()
             await delete_names(infra.amqp_url, names)
