@@ -1,7 +1,7 @@
 import pytest
 
 from empora_common.errors import ValidationFailed
-from empora_common.pagination import Page, PageParams, page_params
+from empora_common.pagination import Page, PageParams, page_request
 
 
 class TestPageParams:
@@ -10,8 +10,8 @@ class TestPageParams:
 
     def test_refuses_a_window_beyond_ten_thousand(self) -> None:
         with pytest.raises(ValidationFailed):
-            page_params(page=101, limit=100)
-        assert page_params(page=100, limit=100).page == 100
+            page_request(page=101, limit=100)
+        assert page_request(page=100, limit=100).page == 100
 
 
 class TestPage:

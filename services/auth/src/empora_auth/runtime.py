@@ -32,7 +32,7 @@ class AuthRuntime:
     trusted_proxies: tuple[IPNetwork, ...]
 
 
-def get_runtime(request: Request) -> AuthRuntime:
+async def get_runtime(request: Request) -> AuthRuntime:
     """The runtime the lifespan stored in the app state."""
     runtime: AuthRuntime = request.state.auth
     return runtime

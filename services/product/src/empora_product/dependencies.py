@@ -13,7 +13,7 @@ import asyncpg
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from empora_common.pagination import MAX_LIMIT, PageParams, page_params
+from empora_common.pagination import MAX_LIMIT, PageParams, page_request
 from empora_product.cache import CatalogCache, catalog_changed
 from empora_product.settings import ProductSettings
 
@@ -56,7 +56,7 @@ async def pagination(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = 20,
 ) -> PageParams:
     """``?page&limit`` (the shared rules), resolved without a thread hop."""
-    return page_params(page, limit)
+    return page_request(page, limit)
 
 
 Pagination = Annotated[PageParams, Depends(pagination)]

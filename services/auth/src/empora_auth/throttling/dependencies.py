@@ -10,7 +10,7 @@ from empora_auth.runtime import Runtime
 from empora_auth.throttling.client_ip import resolve_client_ip
 
 
-def client_ip(request: Request, runtime: Runtime) -> str:
+async def client_ip(request: Request, runtime: Runtime) -> str:
     """The caller's IP (X-Forwarded-For only from a trusted proxy)."""
     peer = request.client.host if request.client else None
     forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None

@@ -49,7 +49,7 @@ async def target_user(user_id: uuid.UUID, _admin: AdminAccount, session: Session
 TargetUser = Annotated[User, Depends(target_user)]
 
 
-def current_session_id(request: Request, _user: CurrentAccount) -> uuid.UUID | None:
+async def current_session_id(request: Request, _user: CurrentAccount) -> uuid.UUID | None:
     """The refresh-token family the caller's (already verified) access token came from."""
     token = bearer_token(request)
     return session_id(token) if token else None

@@ -16,7 +16,7 @@ from empora_common.security import OptionalUser
 CART_TOKEN_HEADER = "X-Cart-Token"
 
 
-def get_cart_service(request: Request) -> CartService:
+async def get_cart_service(request: Request) -> CartService:
     """The service built at start-up."""
     service: CartService = request.state.cart_service
     return service
@@ -72,7 +72,7 @@ def _trusted(peer: str, trusted: Sequence[IPNetwork]) -> bool:
     return any(address in network for network in trusted)
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The client's address as the guest-cart cap counts it."""
     settings: CartSettings = request.state.settings
     peer = request.client.host if request.client is not None else None

@@ -13,7 +13,7 @@ from empora_order.orders.errors import IdempotencyKeyInvalid, IdempotencyKeyMiss
 MAX_KEY_LENGTH = 255
 
 
-def idempotency_key_header(
+async def idempotency_key_header(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     """The request's Idempotency-Key: required (400), at most 255 visible characters."""

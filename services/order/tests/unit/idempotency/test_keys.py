@@ -10,17 +10,17 @@ from empora_order.orders.errors import IdempotencyKeyInvalid, IdempotencyKeyMiss
 
 class TestIdempotencyKeyHeader:
     @pytest.mark.parametrize("missing", [None, "", "   "])
-    def test_missing_key_is_400(self, missing: str | None) -> None:
+    async def test_missing_key_is_400(self, missing: str | None) -> None:
         with pytest.raises(IdempotencyKeyMissing) as caught:
-            idempotency_key_header(missing)
+            await idempotency_key_header(missing)
         assert caught.value.status == 400
 
-    def test_accepts_255_characters(self) -> None:
-        assert idempotency_key_header("k" * 255) == "k" * 255
+    async def test_accepts_255_characters(self) -> None:
+        assert await idempotency_key_header("k" * 255) == "k" * 255
 
-    def test_rejects_256_characters(self) -> None:
+    async def test_rejects_256_characters(self) -> None:
         with pytest.raises(IdempotencyKeyInvalid):
-            idempotency_key_header("k" * 256)
+            await idempotency_key_header("k" * 256)
 
 
 class TestFingerprint:
