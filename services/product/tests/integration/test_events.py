@@ -15,6 +15,68 @@ from empora_common.testing.infra import TestInfra
 from empora_product.settings import ProductSettings
 
 
+async def stock_events(
+    infra: TestInfra, settings: ProductSettings, act: Any, product_id: str, reasons: int
+) -> list[dict[str, Any]]:
+    """The data of the ``stock.changed`` events of one product published once ``act()``
+    ran, but its initial stock (until ``reasons`` of them came, or 15 s)."""
+    names = Names(settings.amqp_prefix)
+    connection = await aio_pika.connect(infra.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await declare_events_exchange(channel, names)
+        queue = await channel.declare_queue(
+            f"{settings.amqp_prefix}test.stock-events.{uuid.uuid4().hex[:6]}", exclusive=True
+        )
+        await queue.bind(exchange, routing_key="stock.changed")
+        await act()
+        received: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while len(received) < reasons and loop.time() < deadline:
+            message = await queue.get(fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+                continue
+            await message.ack()
+            event = orjson.loads(message.body)
+            if event["aggregate_id"] == product_id and event["data"]["reason"] != "initial":
+                received.append(event["data"])
+    return received
+
+
+class TestReservationEvents:
+    async def test_reserve_and_commit_are_published_in_order(
+        self, api: Api, infra: TestInfra, settings: ProductSettings
+    ) -> None:
+        product = await api.create_product("EV-1", stock=5)
+        rid = str(uuid.uuid4())
+
+        async def act() -> None:
+            assert (await api.reserve([(product["id"], 2)], reservation_id=rid)).status == 201
+            reply = await api.post(f"/internal/reservations/{rid}/commit", headers=api.internal)
+            assert reply.status == 200
+
+        events = await stock_events(infra, settings, act, product["id"], 2)
+        assert [(d["reason"], d["on_hand"], d["reserved"]) for d in events] == [
+            ("reserved", 5, 2),
+            ("committed", 3, 0),
+        ]
+
+    async def test_a_reservation_left_alone_is_still_published(
+        self, api: Api, infra: TestInfra, settings: ProductSettings
+    ) -> None:
+        # The reservation's own statement wakes no relay (its commit normally does): the
+        # relay's polling publishes it when nothing follows.
+        product = await api.create_product("EV-2", stock=5)
+
+        async def act() -> None:
+            assert (await api.reserve([(product["id"], 1)])).status == 201
+
+        events = await stock_events(infra, settings, act, product["id"], 1)
+        assert [(d["reason"], d["available"]) for d in events] == [("reserved", 4)]
+
+
 class TestOutboxEvents:
     async def test_admin_changes_are_published(
         self, api: Api, infra: TestInfra, settings: ProductSettings
