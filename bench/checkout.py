@@ -123,6 +123,24 @@ class Proc:
                 self.proc.wait(5)
 
 
+def infrastructure_cpu() -> dict[str, float]:
+    """CPU seconds so far of the machine's PostgreSQL and RabbitMQ processes (Linux /proc;
+    whatever this user may read), to show what a checkout costs beyond the services."""
+    totals = {"postgres": 0.0, "rabbitmq": 0.0}
+    names = {"postgres": "postgres", "beam.smp": "rabbitmq"}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        if comm in names:
+            fields = text.rsplit(")", 1)[1].split()
+            totals[names[comm]] += (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
 @dataclass
 class Bench:
     env: dict[str, str]
@@ -359,11 +377,16 @@ async def run(args: argparse.Namespace) -> None:
                 count = max(20, min(600, int(expected) + concurrency))
                 group = await prepare_buyers(http, bench, cart.url, product_ids, count)
                 cpu_before = {p.name: p.cpu_seconds() for p in bench.procs}
+                infra_before = infrastructure_cpu()
                 rate, paid, failed = await throughput(http, target, group, concurrency, seconds)
                 cpu = {
                     p.name: (p.cpu_seconds() - cpu_before[p.name]) * 1000 / max(paid, 1)
                     for p in bench.procs
                 }
+                cpu.update(
+                    (name, (seconds_ - infra_before[name]) * 1000 / max(paid, 1))
+                    for name, seconds_ in infrastructure_cpu().items()
+                )
                 rates[concurrency] = rate
                 print(
                     f"  concurrency {concurrency:>2}: {rate:7.1f} orders/s"

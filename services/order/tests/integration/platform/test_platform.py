@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
 
 import pytest
 from order_platform_kit import Platform
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
 
 from empora_common.testing.infra import serve
+from empora_common.testing.statements import count_statements
 from empora_order.app import create_app as create_order_app
 from empora_order.settings import OrderSettings
 from empora_product.app import create_app as create_product_app
@@ -324,19 +322,12 @@ class TestFaults:
 
 class TestStatementsPerCheckout:
     async def test_one_checkout_runs_few_sql_statements_across_services(
-        self, platform: Platform, platform_database: str
+        self, platform: Platform
     ) -> None:
-        """Counts what reaches PostgreSQL with a before_cursor_execute listener on every
-        engine of this process: the product and order services run in-process here (workers
-        off, so no relay or sweeper polls), the cart keeps its carts in Redis."""
+        """Counts what reaches PostgreSQL from the product and order services, run in-process
+        here (workers off, so no relay or sweeper polls), whether through the ORM or plain
+        asyncpg; the cart keeps its carts in Redis."""
         env = {**platform.env, "EMPORA_RUN_WORKERS": "false"}
-        database = make_url(platform_database).database
-        seen: list[tuple[str, str]] = []
-
-        def count(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if conn.engine.url.database == database:
-                seen.append((conn.engine.url.query.get("service", ""), statement))
-
         async with serve(create_product_app(ProductSettings(**env))) as product:
             order_app = create_order_app(
                 OrderSettings(**{**env, "PRODUCT_URL": product.url, "CART_URL": platform.cart.url})
@@ -348,22 +339,29 @@ class TestStatementsPerCheckout:
                     await platform.add_to_cart(buyer, pid, 1)
                 warm = await platform.checkout(buyers[0], via=order_server)
                 assert warm.status == 201
-                event.listen(Engine, "before_cursor_execute", count)
-                try:
+                with count_statements() as log:
                     measured = await platform.checkout(buyers[1], via=order_server)
-                finally:
-                    event.remove(Engine, "before_cursor_execute", count)
         assert measured.status == 201
-        order_statements = [s for _, s in seen if '"order".' in s]
-        other = [s for _, s in seen if '"order".' not in s]
+        order_sent = log.of("empora-order")
+        product_sent = log.of("empora-product", "empora-product-fast")
+        statements = [s for s in order_sent + product_sent if not s.transaction_control]
+        control = [s for s in order_sent + product_sent if s.transaction_control]
         print(
-            f"\nSQL statements per checkout: {len(seen)} "
-            f"(order {len(order_statements)}, product {len(other)})"
+            f"\nSQL statements per checkout: {len(statements)} (order "
+            f"{sum(not s.transaction_control for s in order_sent)}, product "
+            f"{sum(not s.transaction_control for s in product_sent)}), plus {len(control)} "
+            "BEGIN/COMMIT"
         )
-        # The order service's share: claim, pricing, the provider's ledger, the conclusion;
-        # the product service's: reserve (5) and commit (6).
-        assert len(order_statements) <= 6
-        assert len(seen) <= 15  # the issue's goal across all services
+        # Every step of the order service is one statement that commits by itself: claim,
+        # pricing, the provider's booking, the end.
+        assert [s for s in order_sent if s.transaction_control] == []
+        assert len(order_sent) == 4
+        # The product's reservation (create+read, one update per line, lines+events) and
+        # commit (lock+read, one update per line, movements+events+status), each in one
+        # transaction.
+        assert len([s for s in product_sent if not s.transaction_control]) == 6
+        assert len(control) == 4
+        assert len(statements) <= 15  # the issue's goal across all services
 
 
 class TestLedger:
