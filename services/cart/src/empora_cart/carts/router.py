@@ -124,16 +124,19 @@ async def merge(
     return cart_response(await service.merge(service.for_user(user.user_id), token))
 
 
+# The internal routes answer with their model dumped once: returning the model would have
+# FastAPI validate it again against response_model and serialise it a second way.
 @internal_router.get("/users/{user_id}", response_model=InternalCartOut)
-async def read_user_cart(user_id: uuid.UUID, service: CartServiceDep) -> InternalCartOut:
+async def read_user_cart(user_id: uuid.UUID, service: CartServiceDep) -> OrjsonResponse:
     """A user's lines and version (the order service guards checkout with them)."""
-    return await service.read_for_order(user_id)
+    return OrjsonResponse((await service.read_for_order(user_id)).model_dump(mode="json"))
 
 
 @internal_router.post("/users/{user_id}/subtract", response_model=InternalCartOut)
 async def subtract_order(
     user_id: uuid.UUID, body: SubtractIn, service: CartServiceDep
-) -> InternalCartOut:
+) -> OrjsonResponse:
     """Take an order's lines off the cart; idempotent per ``order_id``."""
     lines = [(line.product_id, line.quantity) for line in body.lines]
-    return await service.subtract_order(user_id, body.order_id, lines)
+    cart = await service.subtract_order(user_id, body.order_id, lines)
+    return OrjsonResponse(cart.model_dump(mode="json"))

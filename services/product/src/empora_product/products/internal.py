@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from empora_common.responses import OrjsonResponse
 from empora_common.security import InternalCaller
 from empora_product.dependencies import Pool
 from empora_product.products import repository as repo
@@ -13,10 +14,11 @@ router = APIRouter(prefix="/internal/products", tags=["internal"], dependencies=
 
 
 @router.post("/lookup", response_model=LookupOut, summary="Batch product lookup")
-async def lookup(body: LookupIn, pool: Pool) -> dict[str, object]:
+async def lookup(body: LookupIn, pool: Pool) -> OrjsonResponse:
     """Prices and availability of many products; unknown ids are absent."""
     rows = await repo.lookup(pool, body.ids)
-    return {
+    # Built as JSON directly: returning it would have FastAPI validate it against LookupOut.
+    body_out = {
         "products": [
             {
                 "id": str(r["id"]),
@@ -32,3 +34,4 @@ async def lookup(body: LookupIn, pool: Pool) -> dict[str, object]:
             for r in rows
         ]
     }
+    return OrjsonResponse(body_out)
