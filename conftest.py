@@ -15,6 +15,7 @@ from empora_common.testing.infra import (
     discover_test_infra,
     drop_database,
     migrated_database,
+    remove_amqp_names,
     unique_prefix,
 )
 from empora_common.testing.tokens import TestSigner
@@ -29,9 +30,11 @@ def infra() -> TestInfra:
 
 
 @pytest.fixture(scope="session")
-def prefix() -> str:
-    """A Redis-key and AMQP-name prefix unique to this run."""
-    return unique_prefix()
+async def prefix(infra: TestInfra) -> AsyncIterator[str]:
+    """A Redis-key and AMQP-name prefix unique to this run; its queues go at the end."""
+    value = unique_prefix()
+    yield value
+    await remove_amqp_names(infra.amqp_url, value)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ from empora_common.testing.infra import (
     drop_database,
     free_port,
     migrated_database,
+    remove_amqp_names,
     unique_prefix,
 )
 from empora_common.testing.tokens import TestSigner
@@ -397,6 +398,7 @@ async def run(args: argparse.Namespace) -> None:
         bench.stop()
         await jwks.stop()
         await drop_database(infra.admin_database_url, db_name)
+        await remove_amqp_names(infra.amqp_url, prefix)
 
     tps, how = await asyncio.to_thread(
         pgbench_tps, infra.admin_database_url, 5 if args.quick else 10

@@ -34,6 +34,7 @@ from empora_common.testing.infra import (
     discover_test_infra,
     drop_database,
     migrated_database,
+    remove_amqp_names,
     serve,
 )
 from empora_contracts.events import MoneyData, OrderLineData, OrderPaid
@@ -227,6 +228,7 @@ async def main(count: int) -> None:
         emails = await email_path(url, infra.amqp_url, infra.redis_url, prefix, count, deadline)
     finally:
         await drop_database(infra.admin_database_url, name)
+        await remove_amqp_names(infra.amqp_url, prefix)
     print("Notification latency (sequential, one order in flight at a time)")
     print(f"  order.paid committed -> email accepted by SMTP   {summary(emails)}")
     print(f"  bare aio-pika publish -> consume round trip     {summary(bare)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aio_pika
@@ -77,3 +78,15 @@ async def declare_consumer_queue(
     for key in routing_keys:
         await queue.bind(exchange, routing_key=key)
     return queue
+
+
+async def delete_names(channel: AbstractChannel, names: Names, queues: Iterable[str]) -> None:
+    """Delete what a prefix declared: the given consumer queues with their dead-letter queues,
+    the unrouted queue and both exchanges (for tests and benchmarks, which run under their own
+    prefix and must not leave queues filling up in a shared broker). Missing names are fine."""
+    for queue in queues:
+        await channel.queue_delete(names.queue(queue))
+        await channel.queue_delete(names.dlq(queue))
+    await channel.queue_delete(names.unrouted_queue)
+    await channel.exchange_delete(names.events)
+    await channel.exchange_delete(names.unrouted_exchange)

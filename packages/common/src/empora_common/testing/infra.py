@@ -7,16 +7,18 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aio_pika
 import asyncpg
 import uvicorn
 
 from empora_common.constants import SERVICES
 from empora_common.db import plain_database_url
+from empora_common.messaging.topology import Names, delete_names
 from empora_common.migrations import upgrade
 from empora_common.paths import migrations_dir
 from empora_common.server import HttpProtocol
@@ -125,6 +127,25 @@ async def truncate_schema(url: str, schema: str) -> None:
 def unique_prefix() -> str:
     """A prefix for Redis keys and AMQP names that no other run uses."""
     return f"t{uuid.uuid4().hex[:8]}."
+
+
+# The consumer queues of the platform's services (docs/internal-api.md; each service's tests
+# check that its own are listed), for removing what a run declared under its prefix.
+PLATFORM_QUEUES = ("product.orders", "cart.orders", "cart.products", "notification.emails")
+
+
+async def remove_amqp_names(
+    amqp_url: str, prefix: str, queues: Iterable[str] = PLATFORM_QUEUES
+) -> None:
+    """Delete the queues and exchanges a run declared under its prefix (best effort: a broker
+    that is away keeps them)."""
+    try:
+        connection = await aio_pika.connect(amqp_url, timeout=5)
+    except Exception:
+        return
+    async with connection:
+        channel = await connection.channel()
+        await delete_names(channel, Names(prefix), queues)
 
 
 class AppServer:

@@ -1,0 +1,8 @@
+"""The product service's queue is among those test and benchmark runs remove afterwards."""
+
+from empora_common.testing.infra import PLATFORM_QUEUES
+from empora_product.consumers import subscription
+
+
+def test_the_consumer_queue_is_listed_for_clean_up() -> None:
+    assert subscription.queue in PLATFORM_QUEUES
