@@ -23,7 +23,7 @@ import pytest
 
 from empora_common.constants import ALL_SERVICES
 from empora_common.paths import repo_root
-from empora_common.testing.infra import TestInfra, free_port, with_database
+from empora_common.testing.infra import TestInfra, free_port, remove_amqp_names, with_database
 
 ADMIN_EMAIL = "admin@journeys.example.com"
 ADMIN_PASSWORD = "journeys-admin-passphrase"
@@ -117,6 +117,7 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
         asyncio.run(drop())
+        asyncio.run(remove_amqp_names(infra.amqp_url, prefix))
 
 
 @pytest.fixture

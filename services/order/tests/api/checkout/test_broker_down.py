@@ -24,6 +24,7 @@ from empora_common.testing.infra import (
     drop_database,
     free_port,
     migrated_database,
+    remove_amqp_names,
     serve,
 )
 from empora_common.testing.tcpproxy import TcpProxy
@@ -174,3 +175,4 @@ class TestBrokerDiesMidRun:
             await conn.close()
             await engine.dispose()
             await drop_database(infra.admin_database_url, name)
+            await remove_amqp_names(infra.amqp_url, prefix, queues=("witness",))
