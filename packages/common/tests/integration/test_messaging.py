@@ -21,7 +21,7 @@ from empora_common.messaging.consumer import EventConsumer, Subscription
 from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.outbox import OutboxRelay, add_event
 from empora_common.messaging.tables import create_messaging_tables, inbox_table, outbox_table
-from empora_common.messaging.topology import Names
+from empora_common.messaging.topology import Names, declare_events_exchange
 from empora_common.testing.infra import TestInfra
 from empora_common.testing.tcpproxy import TcpProxy
 
@@ -441,3 +441,38 @@ class TestRetention:
         async with engine.connect() as conn:
             assert await conn.scalar(sa.text(f"SELECT count(*) FROM {SCHEMA}.outbox")) == 1
             assert await conn.scalar(sa.text(f"SELECT count(*) FROM {SCHEMA}.inbox")) == 1
+
+
+class TestUnroutedQueue:
+    async def test_keeps_only_the_newest_unrouted_events(
+        self, infra: TestInfra, names: Names
+    ) -> None:
+        conn = await aio_pika.connect(infra.amqp_url)
+        try:
+            channel = await conn.channel()
+            exchange = await declare_events_exchange(channel, names, unrouted_max_length=3)
+            for n in range(5):
+                await exchange.publish(aio_pika.Message(str(n).encode()), routing_key="nobody.x")
+            queue = await channel.declare_queue(names.unrouted_queue, passive=True)
+            kept = []
+            while (message := await queue.get(fail=False, no_ack=True)) is not None:
+                kept.append(message.body.decode())
+            assert kept == ["2", "3", "4"]
+        finally:
+            await delete_names(infra.amqp_url, names)
+            await conn.close()
+
+    async def test_an_unbounded_queue_from_an_older_version_is_used_as_it_is(
+        self, infra: TestInfra, names: Names
+    ) -> None:
+        conn = await aio_pika.connect(infra.amqp_url)
+        try:
+            channel = await conn.channel()
+            await channel.declare_queue(names.unrouted_queue, durable=True)  # no bound
+            exchange = await declare_events_exchange(channel, names, unrouted_max_length=1)
+            for n in range(2):
+                await exchange.publish(aio_pika.Message(str(n).encode()), routing_key="nobody.x")
+            assert await queue_depth(infra.amqp_url, names.unrouted_queue) == 2
+        finally:
+            await delete_names(infra.amqp_url, names)
+            await conn.close()

@@ -6,9 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aio_pika
+import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from empora_common.constants import EVENTS_EXCHANGE, UNROUTED_EXCHANGE, UNROUTED_QUEUE
+
+log = structlog.get_logger("empora.topology")
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,36 @@ class Names:
         return f"{self.prefix}{name}.dlq"
 
 
-async def declare_events_exchange(channel: AbstractChannel, names: Names) -> AbstractExchange:
-    """The durable topic exchange, with an alternate exchange keeping unrouted events."""
+# The unrouted queue keeps the most recent events nobody consumes (stock.changed and
+# order.created have no consumer yet: three per order): bounded, or it would grow for ever
+# until the broker's memory alarm blocks every publisher.
+UNROUTED_MAX_LENGTH = 100_000
+
+
+async def declare_events_exchange(
+    channel: AbstractChannel, names: Names, *, unrouted_max_length: int = UNROUTED_MAX_LENGTH
+) -> AbstractExchange:
+    """The durable topic exchange, with an alternate exchange keeping unrouted events (the
+    newest ``unrouted_max_length`` of them; older ones are dropped)."""
     unrouted = await channel.declare_exchange(
         names.unrouted_exchange, aio_pika.ExchangeType.FANOUT, durable=True
     )
-    queue = await channel.declare_queue(names.unrouted_queue, durable=True)
+    try:
+        queue = await channel.declare_queue(
+            names.unrouted_queue,
+            durable=True,
+            arguments={"x-max-length": unrouted_max_length, "x-overflow": "drop-head"},
+        )
+    except aio_pika.exceptions.ChannelPreconditionFailed:
+        # Declared earlier without the bound (Empora < 0.3): keep it as it is, say so, and go
+        # on; the broker closed the channel on the refusal.
+        log.warning(
+            "unrouted_queue_unbounded",
+            queue=names.unrouted_queue,
+            hint="delete it (it is declared again with its bound) or set a max-length policy",
+        )
+        await channel.reopen()
+        queue = await channel.declare_queue(names.unrouted_queue, passive=True)
     await queue.bind(unrouted)
     return await channel.declare_exchange(
         names.events,
