@@ -173,4 +173,20 @@ async def plain_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connect
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
-        yield driver
+        try:
+            yield driver
+        except BaseException as exc:
+            # The ORM never sees these failures, so it would pool the connection again: keep
+            # it only after a statement's own error (a unique violation, say); drop it when
+            # the server went away (a restart) or an operation was cut off (a cancelled
+            # request), as the ORM drops one whose error it sees itself.
+            if not _statement_error(exc) or driver.is_closed():
+                await conn.invalidate()
+            raise
+
+
+def _statement_error(exc: BaseException) -> bool:
+    """An error of one statement, after which the connection is fine."""
+    return isinstance(exc, asyncpg.PostgresError) and not isinstance(
+        exc, (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+    )

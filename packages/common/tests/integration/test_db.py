@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -106,6 +107,61 @@ class TestPlainStatement:
                 await INSERT.fetch(db, {"t_id": thing_id, "n": "twice", "t_doc": None})
             assert not db.is_in_transaction()
         assert "twice-twice" not in await names(engine)
+
+    async def test_a_connection_killed_in_the_pool_fails_once_then_is_replaced(
+        self, bare_database_url: str
+    ) -> None:
+        engine = create_engine(bare_database_url, pool_size=1)
+        try:
+            async with plain_connection(engine) as db:
+                pid = await db.fetchval("SELECT pg_backend_pid()")
+            # The server restarts, say: the pooled connection dies while idle.
+            admin = await asyncpg.connect(plain_database_url(bare_database_url))
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            await admin.close()
+            # asyncpg reports it in several ways, depending on when it noticed the close.
+            with pytest.raises(Exception):
+                async with plain_connection(engine) as db:
+                    await db.fetchval("SELECT 1")
+            for _ in range(3):
+                async with plain_connection(engine) as db:
+                    assert await db.fetchval("SELECT pg_backend_pid()") != pid
+        finally:
+            await engine.dispose()
+
+    async def test_a_cancelled_statement_does_not_poison_the_pool(
+        self, bare_database_url: str
+    ) -> None:
+        engine = create_engine(bare_database_url, pool_size=1)
+        try:
+
+            async def slow() -> None:
+                async with plain_connection(engine) as db:
+                    await db.fetchval("SELECT pg_sleep(5)")
+
+            task = asyncio.create_task(slow())
+            await asyncio.sleep(0.3)
+            task.cancel()  # a client that went away mid-checkout
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            for _ in range(3):
+                async with plain_connection(engine) as db:
+                    assert await db.fetchval("SELECT 41 + 1") == 42
+        finally:
+            await engine.dispose()
+
+    async def test_a_statement_error_keeps_the_connection(self, bare_database_url: str) -> None:
+        engine = create_engine(bare_database_url, pool_size=1)
+        try:
+            async with plain_connection(engine) as db:
+                pid = await db.fetchval("SELECT pg_backend_pid()")
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                async with plain_connection(engine) as db:
+                    await db.fetchval("SELECT 1 / 0")
+            async with plain_connection(engine) as db:
+                assert await db.fetchval("SELECT pg_backend_pid()") == pid
+        finally:
+            await engine.dispose()
 
 
 class TestDriverConnection:
