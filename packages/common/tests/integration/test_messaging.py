@@ -22,7 +22,7 @@ from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.outbox import OutboxRelay, add_event
 from empora_common.messaging.tables import create_messaging_tables, inbox_table, outbox_table
 from empora_common.messaging.topology import Names, declare_events_exchange
-from empora_common.testing.infra import TestInfra
+from empora_common.testing.infra import TestInfra, remove_amqp_names
 from empora_common.testing.tcpproxy import TcpProxy
 
 SCHEMA = "msgtest"
@@ -161,19 +161,7 @@ async def queue_depth(amqp_url: str, name: str) -> int:
 
 
 async def delete_names(amqp_url: str, names: Names) -> None:
-    conn = await aio_pika.connect(amqp_url)
-    try:
-        channel = await conn.channel()
-        for q in (
-            names.queue("msgtest.effects"),
-            names.dlq("msgtest.effects"),
-            names.unrouted_queue,
-        ):
-            await channel.queue_delete(q)
-        await channel.exchange_delete(names.events)
-        await channel.exchange_delete(names.unrouted_exchange)
-    finally:
-        await conn.close()
+    await remove_amqp_names(amqp_url, names.prefix, ("msgtest.effects",))
 
 
 class TestOutboxToConsumer:

@@ -14,7 +14,7 @@ import pytest
 from empora_cart.app import create_app
 from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.topology import Names
-from empora_common.testing.infra import AppServer, TestInfra, serve
+from empora_common.testing.infra import AppServer, TestInfra, remove_amqp_names, serve
 
 QUEUES = ("cart.orders", "cart.products")
 
@@ -87,7 +87,7 @@ async def worker(settings_with: Any, names: Names, infra: TestInfra) -> AsyncIte
                 await eventually(declared)
             yield server
     finally:
-        await _delete_topology(infra.amqp_url, names)
+        await remove_amqp_names(infra.amqp_url, names.prefix, QUEUES)
 
 
 async def _queue_depth(amqp_url: str, name: str) -> int | None:
@@ -114,20 +114,6 @@ async def publish(amqp_url: str, names: Names, *events: Envelope) -> None:
                 aio_pika.Message(event.to_bytes(), message_id=str(event.id)),
                 routing_key=event.type,
             )
-    finally:
-        await conn.close()
-
-
-async def _delete_topology(amqp_url: str, names: Names) -> None:
-    conn = await aio_pika.connect(amqp_url)
-    try:
-        channel = await conn.channel()
-        for queue in QUEUES:
-            await channel.queue_delete(names.queue(queue))
-            await channel.queue_delete(names.dlq(queue))
-        await channel.queue_delete(names.unrouted_queue)
-        await channel.exchange_delete(names.events)
-        await channel.exchange_delete(names.unrouted_exchange)
     finally:
         await conn.close()
 

@@ -5,19 +5,22 @@ Redis prefixes (so no other test's events reach their consumers)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import aiohttp
 import pytest
 
 from empora_common.db import create_engine
-from empora_common.testing.infra import TestInfra, drop_database, migrated_database
+from empora_common.testing.infra import (
+    TestInfra,
+    drop_database,
+    migrated_database,
+    remove_amqp_names,
+)
 from empora_common.testing.processes import ServiceProcess
 from empora_common.testing.tokens import TestSigner
 
@@ -86,13 +89,4 @@ async def platform(
         for proc in started:
             proc.stop()
         await engine.dispose()
-        with contextlib.suppress(Exception):
-            connection = await aio_pika.connect(infra.amqp_url)
-            async with connection:
-                channel = await connection.channel()
-                for queue in CONSUMER_QUEUES:
-                    for name in (f"{own_prefix}{queue}", f"{own_prefix}{queue}.dlq"):
-                        await channel.queue_delete(name)
-                await channel.queue_delete(f"{own_prefix}empora.unrouted")
-                await channel.exchange_delete(f"{own_prefix}empora.events")
-                await channel.exchange_delete(f"{own_prefix}empora.unrouted")
+        await remove_amqp_names(infra.amqp_url, own_prefix, CONSUMER_QUEUES)
