@@ -138,7 +138,10 @@ def infrastructure_cpu() -> dict[str, float]:
         comm = text[text.index("(") + 1 : text.rindex(")")]
         if comm in names:
             fields = text.rsplit(")", 1)[1].split()
-            totals[names[comm]] += (int(fields[11]) + int(fields[12])) / tick
+            # utime + stime, and cutime + cstime: a backend that exits during the run moves
+            # its CPU into the postmaster's children times, so the sum never goes back.
+            used = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            totals[names[comm]] += used / tick
     return totals
 
 
