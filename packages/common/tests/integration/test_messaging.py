@@ -111,18 +111,25 @@ def make_relay(engine: AsyncEngine, database_url: str, amqp_url: str, names: Nam
     )
 
 
-def make_consumer(engine: AsyncEngine, amqp_url: str, names: Names, **kw: Any) -> EventConsumer:
+def make_consumer(
+    engine: AsyncEngine,
+    amqp_url: str,
+    names: Names,
+    handler: Any = record_effect,
+    *,
+    plain: bool = False,
+    **kw: Any,
+) -> EventConsumer:
+    """A consumer of ``thing.happened`` on ``msgtest.effects`` (``kw`` overrides its settings)."""
     return EventConsumer(
         subscription=Subscription(
-            queue="msgtest.effects", handlers={"thing.happened": record_effect}
+            queue="msgtest.effects", handlers={"thing.happened": handler}, plain=plain
         ),
         sessionmaker=create_sessionmaker(engine),
         inbox=INBOX,
         amqp_url=amqp_url,
         names=names,
-        delivery_limit=3,
-        retry_delay=0.05,
-        **kw,
+        **{"delivery_limit": 3, "retry_delay": 0.05, **kw},
     )
 
 
@@ -267,17 +274,7 @@ class TestIdempotentConsumer:
                 failures -= 1
                 raise RuntimeError("first delivery fails after writing")
 
-        consumer = EventConsumer(
-            subscription=Subscription(
-                queue="msgtest.effects", handlers={"thing.happened": record_plain}, plain=True
-            ),
-            sessionmaker=create_sessionmaker(engine),
-            inbox=INBOX,
-            amqp_url=infra.amqp_url,
-            names=names,
-            delivery_limit=3,
-            retry_delay=0.05,
-        )
+        consumer = make_consumer(engine, infra.amqp_url, names, record_plain, plain=True)
         await consumer.start()
         try:
             env = envelope(8)
@@ -331,16 +328,8 @@ class TestIdempotentConsumer:
             calls += 1
             raise RuntimeError("boom")
 
-        consumer = EventConsumer(
-            subscription=Subscription(
-                queue="msgtest.effects", handlers={"thing.happened": always_fails}
-            ),
-            sessionmaker=create_sessionmaker(engine),
-            inbox=INBOX,
-            amqp_url=infra.amqp_url,
-            names=names,
-            delivery_limit=2,
-            retry_delay=0.01,
+        consumer = make_consumer(
+            engine, infra.amqp_url, names, always_fails, delivery_limit=2, retry_delay=0.01
         )
         await consumer.start()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -15,34 +16,52 @@ from empora_common.testing.infra import TestInfra
 from empora_product.settings import ProductSettings
 
 
-async def stock_events(
-    infra: TestInfra, settings: ProductSettings, act: Any, product_id: str, reasons: int
+async def published(
+    infra: TestInfra,
+    settings: ProductSettings,
+    act: Callable[[], Awaitable[Any]],
+    routing_keys: tuple[str, ...],
+    count: int,
+    keep: Callable[[dict[str, Any]], bool] = lambda _event: True,
 ) -> list[dict[str, Any]]:
-    """The data of the ``stock.changed`` events of one product published once ``act()``
-    ran, but its initial stock (until ``reasons`` of them came, or 15 s)."""
+    """The events with these routing keys published once ``act()`` ran that ``keep`` accepts,
+    until ``count`` of them came (or 15 s)."""
     names = Names(settings.amqp_prefix)
     connection = await aio_pika.connect(infra.amqp_url)
     async with connection:
         channel = await connection.channel()
         exchange = await declare_events_exchange(channel, names)
         queue = await channel.declare_queue(
-            f"{settings.amqp_prefix}test.stock-events.{uuid.uuid4().hex[:6]}", exclusive=True
+            f"{settings.amqp_prefix}test.product-events.{uuid.uuid4().hex[:6]}", exclusive=True
         )
-        await queue.bind(exchange, routing_key="stock.changed")
+        for key in routing_keys:
+            await queue.bind(exchange, routing_key=key)
         await act()
         received: list[dict[str, Any]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
-        while len(received) < reasons and loop.time() < deadline:
+        while len(received) < count and loop.time() < deadline:
             message = await queue.get(fail=False)
             if message is None:
                 await asyncio.sleep(0.05)
                 continue
             await message.ack()
             event = orjson.loads(message.body)
-            if event["aggregate_id"] == product_id and event["data"]["reason"] != "initial":
-                received.append(event["data"])
+            if keep(event):
+                received.append(event)
     return received
+
+
+async def stock_events(
+    infra: TestInfra, settings: ProductSettings, act: Any, product_id: str, reasons: int
+) -> list[dict[str, Any]]:
+    """The data of one product's ``stock.changed`` events but its initial stock."""
+
+    def mine(event: dict[str, Any]) -> bool:
+        return bool(event["aggregate_id"] == product_id and event["data"]["reason"] != "initial")
+
+    events = await published(infra, settings, act, ("stock.changed",), reasons, mine)
+    return [event["data"] for event in events]
 
 
 class TestReservationEvents:
@@ -81,19 +100,10 @@ class TestOutboxEvents:
     async def test_admin_changes_are_published(
         self, api: Api, infra: TestInfra, settings: ProductSettings
     ) -> None:
-        names = Names(settings.amqp_prefix)
-        connection = await aio_pika.connect(infra.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            exchange = await declare_events_exchange(channel, names)
-            queue = await channel.declare_queue(
-                f"{settings.amqp_prefix}test.product-events.{uuid.uuid4().hex[:6]}",
-                exclusive=True,
-            )
-            await queue.bind(exchange, routing_key="product.updated")
-            await queue.bind(exchange, routing_key="stock.changed")
+        product: dict[str, Any] = {}
 
-            product = await api.create_product("OB-1", stock=3)
+        async def act() -> None:
+            product.update(await api.create_product("OB-1", stock=3))
             await api.patch(
                 f"/api/products/{product['id']}", json={"price": 4200}, headers=api.admin
             )
@@ -101,16 +111,7 @@ class TestOutboxEvents:
                 f"/api/products/{product['id']}/stock", json={"quantity": 9}, headers=api.admin
             )
 
-            received: list[dict[str, Any]] = []
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 15
-            while len(received) < 4 and loop.time() < deadline:
-                message = await queue.get(fail=False)
-                if message is None:
-                    await asyncio.sleep(0.1)
-                    continue
-                await message.ack()
-                received.append(orjson.loads(message.body))
+        received = await published(infra, settings, act, ("product.updated", "stock.changed"), 4)
 
         by_type = [(e["type"], e["data"]) for e in received if e["aggregate_id"] == product["id"]]
         updates = [d for t, d in by_type if t == "product.updated"]
