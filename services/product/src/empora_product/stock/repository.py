@@ -275,25 +275,16 @@ async def reservation(
     return rows[0], [r for r in rows if r["product_id"] is not None]
 
 
-_STAMPS = {
-    "committed": ", committed_at = now()",
-    "released": ", released_at = now()",
-    "expired": ", released_at = now()",
-}
-_SET_STATUS = {
-    status: (
-        f"UPDATE product.reservation SET status = '{status}', updated_at = now(){stamp}"
-        f" WHERE id = $1 RETURNING {_RESERVATION_COLUMNS}"
-    )
-    for status, stamp in _STAMPS.items()
-}
+_RELEASED = (
+    "UPDATE product.reservation SET status = 'released', updated_at = now(),"
+    f" released_at = now() WHERE id = $1 RETURNING {_RESERVATION_COLUMNS}"
+)
 
 
-async def set_status(
-    conn: asyncpg.Connection, reservation_id: uuid.UUID, status: str
-) -> asyncpg.Record:
-    """Move a reservation to ``committed``, ``released`` or ``expired``."""
-    row: asyncpg.Record = await conn.fetchrow(_SET_STATUS[status], reservation_id)
+async def mark_released(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> asyncpg.Record:
+    """Move a reservation to ``released`` (``mark_committed`` and ``mark_expired`` do the
+    other ends); returns it."""
+    row: asyncpg.Record = await conn.fetchrow(_RELEASED, reservation_id)
     return row
 
 

@@ -319,7 +319,7 @@ async def release(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> dict[s
         raise ReservationCommitted("This reservation is committed; cancel the order instead")
     if row["status"] == "expired":
         # The sweeper gave the stock back already; released, it can no longer be committed.
-        updated = await repo.set_status(conn, reservation_id, "released")
+        updated = await repo.mark_released(conn, reservation_id)
         return reservation_json(updated, lines)
     if row["status"] != "active":
         return reservation_json(row, lines)
@@ -329,7 +329,7 @@ async def release(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> dict[s
         if levels is not None:
             changes.append((line["product_id"], levels))
     await repo.record(conn, [], stock_events(changes, "released"))
-    updated = await repo.set_status(conn, reservation_id, "released")
+    updated = await repo.mark_released(conn, reservation_id)
     return reservation_json(updated, lines)
 
 
