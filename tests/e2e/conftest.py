@@ -23,6 +23,7 @@ import pytest
 
 from empora_common.constants import ALL_SERVICES
 from empora_common.paths import repo_root
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import TestInfra, free_port, remove_amqp_names, with_database
 
 ADMIN_EMAIL = "admin@journeys.example.com"
@@ -122,5 +123,5 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         yield session

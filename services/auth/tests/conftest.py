@@ -13,6 +13,7 @@ import pytest
 from empora_auth.admin import ensure_admin
 from empora_auth.app import create_app
 from empora_auth.settings import AuthSettings
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import AppServer, TestInfra, drop_database, migrated_database
 
 from .support import GOOD_PASSWORD, Account, Api, Database, app_server, unique_email
@@ -72,7 +73,7 @@ def settings(make_settings: Callable[..., AuthSettings]) -> AuthSettings:
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         yield session
 
 

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from empora_cart.app import create_app
 from empora_cart.settings import CartSettings
-from empora_common.testing.client import JsonClient
+from empora_common.testing.client import JsonClient, client_session
 from empora_common.testing.infra import AppServer, TestInfra, serve
 from empora_common.testing.tokens import TestSigner
 
@@ -152,7 +152,7 @@ def settings_with(
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         yield session
 
 

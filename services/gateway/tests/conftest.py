@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import AppServer, TestInfra
 from empora_common.testing.tokens import TestSigner
 from empora_gateway.app import Gateway, create_app, http_protocol
@@ -98,7 +99,7 @@ def gateway_url(gateway: tuple[Gateway, AppServer]) -> str:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
+    async with client_session(
         cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=30)
     ) as session:
         yield session

@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from empora_common.messaging.envelope import Envelope
 from empora_common.messaging.topology import Names, declare_consumer_queue, declare_events_exchange
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import (
     AppServer,
     TestInfra,
@@ -245,7 +246,7 @@ async def service(
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client."""
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         yield session
 
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.http import InternalClient
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import (
     AppServer,
     TestInfra,
@@ -114,7 +114,7 @@ async def clean(database_url: str, products: ProductStandIn, carts: CartStandIn)
 @pytest.fixture
 async def api(server: AppServer, signer: TestSigner, clean: None) -> AsyncIterator[Api]:
     """A client of the running service, on a clean database."""
-    async with aiohttp.ClientSession(base_url=server.url) as session:
+    async with client_session(base_url=server.url) as session:
         yield Api(session, signer)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import aiohttp
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from empora_common.db import create_engine, create_sessionmaker
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import (
     AppServer,
     TestInfra,
@@ -104,5 +104,5 @@ async def clean(database_url: str, redis: Redis, settings: ProductSettings) -> N
 @pytest.fixture
 async def api(server: AppServer, signer: TestSigner, clean: None) -> AsyncIterator[Api]:
     """A client of the running service, on a clean database."""
-    async with aiohttp.ClientSession(base_url=server.url) as session:
+    async with client_session(base_url=server.url) as session:
         yield Api(session, signer)

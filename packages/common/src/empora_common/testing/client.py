@@ -7,6 +7,17 @@ from typing import Any
 
 import aiohttp
 
+# Below the services' keep-alive (uvicorn closes an idle connection after 5 s): a client that
+# kept one longer could send a request just as the server closes it ("Server disconnected").
+IDLE_CONNECTION_SECONDS = 3.0
+
+
+def client_session(**kw: Any) -> aiohttp.ClientSession:
+    """An aiohttp session for tests whose idle connections expire before the server's do."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS), **kw
+    )
+
 
 @dataclass
 class Reply:

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from empora_common.db import create_engine
+from empora_common.testing.client import client_session
 from empora_common.testing.infra import (
     TestInfra,
     drop_database,
@@ -81,7 +82,7 @@ async def platform(
         ]
         started += orders
         await asyncio.gather(*(o.wait_ready(60) for o in orders))
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        async with client_session(timeout=aiohttp.ClientTimeout(total=60)) as http:
             platform = Platform(env, products, cart, orders, http, signer, engine, log_dir)
             yield platform
             started += platform.extra
