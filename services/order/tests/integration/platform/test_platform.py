@@ -326,24 +326,33 @@ class TestStatementsPerCheckout:
     ) -> None:
         """Counts what reaches PostgreSQL from the product and order services, run in-process
         here (workers off, so no relay or sweeper polls), whether through the ORM or plain
-        asyncpg; the cart keeps its carts in Redis."""
+        asyncpg; the cart keeps its carts in Redis.
+
+        The platform's own services still run their workers on the same database: the order
+        relay publishes ``order.paid`` and the product's backup consumer may commit the
+        reservation before the checkout's own commit call locks it. The checkout then finds it
+        committed after one statement (correctly), so that measurement says nothing about the
+        commit; it is taken again with a new buyer, up to three times."""
         env = {**platform.env, "EMPORA_RUN_WORKERS": "false"}
         async with serve(create_product_app(ProductSettings(**env))) as product:
             order_app = create_order_app(
                 OrderSettings(**{**env, "PRODUCT_URL": product.url, "CART_URL": platform.cart.url})
             )
             async with serve(order_app) as order_server:
-                pid = await platform.product(price=800, stock=5)
-                buyers = [platform.buyer()[1] for _ in range(2)]
-                for buyer in buyers:
+                pid = await platform.product(price=800, stock=10)
+                warm_buyer = platform.buyer()[1]
+                await platform.add_to_cart(warm_buyer, pid, 1)
+                assert (await platform.checkout(warm_buyer, via=order_server)).status == 201
+                for _attempt in range(3):
+                    buyer = platform.buyer()[1]
                     await platform.add_to_cart(buyer, pid, 1)
-                warm = await platform.checkout(buyers[0], via=order_server)
-                assert warm.status == 201
-                with count_statements() as log:
-                    measured = await platform.checkout(buyers[1], via=order_server)
-        assert measured.status == 201
+                    with count_statements() as log:
+                        measured = await platform.checkout(buyer, via=order_server)
+                    assert measured.status == 201
+                    product_sent = log.of("empora-product", "empora-product-fast")
+                    if any("stock_movement" in s.sql for s in product_sent):
+                        break  # this process committed the reservation itself
         order_sent = log.of("empora-order")
-        product_sent = log.of("empora-product", "empora-product-fast")
         statements = [s for s in order_sent + product_sent if not s.transaction_control]
         control = [s for s in order_sent + product_sent if s.transaction_control]
         print(
@@ -359,6 +368,7 @@ class TestStatementsPerCheckout:
         # The product's reservation (create+read, one update per line, lines+events) and
         # commit (lock+read, one update per line, movements+events+status), each in one
         # transaction.
+        assert any("stock_movement" in s.sql for s in product_sent), "never committed in-process"
         assert len([s for s in product_sent if not s.transaction_control]) == 6
         assert len(control) == 4
         assert len(statements) <= 15  # the issue's goal across all services
