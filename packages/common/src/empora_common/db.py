@@ -58,6 +58,9 @@ def create_engine(
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
+        # A failed statement's exception (and so the error log) shows no bound values: they
+        # hold users' e-mail addresses, password hashes and tokens.
+        hide_parameters=True,
         connect_args={"server_settings": {"application_name": application_name}},
     )
 

@@ -217,11 +217,18 @@ async def _handle_validation(request: Request, exc: Exception) -> ProblemRespons
     )
 
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
 async def _handle_http(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route for {request.method} {request.url.path}"
+    if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:
+        # FastAPI's answer to a body it could not decode at all (bytes that are not UTF-8):
+        # the same malformed-JSON problem as a syntax error.
+        return await _handle_validation_json(request, exc)
     return problem_response(
         exc.status_code,
         detail=detail,

@@ -77,6 +77,19 @@ class TestProblemDetails:
         )
         assert status == 400 and body["type"].endswith("/malformed-json")
 
+    async def test_a_body_that_is_not_utf8_is_malformed_json_too(
+        self, server: AppServer, signer: TestSigner
+    ) -> None:
+        status, headers, body = await call(
+            server,
+            "POST",
+            "/api/things",
+            data=b'{"name": "inv\xff"}',
+            headers={"Content-Type": "application/json", **signer.headers()},
+        )
+        assert status == 400 and body["type"].endswith("/malformed-json")
+        assert headers["Content-Type"] == "application/problem+json"
+
     async def test_validation_error_lists_fields(
         self, server: AppServer, signer: TestSigner
     ) -> None:

@@ -74,6 +74,18 @@ INSERT = PlainStatement(
 )
 
 
+class TestEngine:
+    async def test_a_failed_statement_does_not_show_its_parameters(
+        self, engine: AsyncEngine
+    ) -> None:
+        secret = "$argon2id$v=19$secret-hash"
+        async with engine.connect() as conn:
+            with pytest.raises(sa.exc.DBAPIError) as caught:
+                await conn.execute(sa.text("SELECT CAST(:v AS text), 1 / 0"), {"v": secret})
+        assert secret not in str(caught.value)
+        assert "hidden due to hide_parameters" in str(caught.value)
+
+
 class TestPlainStatement:
     async def test_runs_with_literals_json_and_repeated_parameters(
         self, engine: AsyncEngine

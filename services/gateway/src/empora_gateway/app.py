@@ -59,7 +59,7 @@ log = structlog.get_logger("empora.gateway")
 VERSION = "0.1.0"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-_LIMIT_VALUE = re.compile(r"\s*\+?[0-9]{1,9}\s*")
+_LIMIT_VALUE = re.compile(r"\s*[+-]?[0-9]{1,9}\s*")
 
 
 class Gateway:

@@ -7,8 +7,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from empora_auth.users.schemas import Email, PasswordInput
+from empora_common.text import CleanText
 
-LinkToken = Annotated[str, Field(min_length=1, max_length=4096)]
+LinkToken = Annotated[str, Field(min_length=1, max_length=4096), CleanText]
 
 
 class _Input(BaseModel):

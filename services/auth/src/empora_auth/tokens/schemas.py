@@ -7,15 +7,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from empora_auth.users.schemas import MAX_PASSWORD_INPUT
+from empora_common.text import CleanText
 
-OpaqueToken = Annotated[str, Field(min_length=1, max_length=4096)]
+OpaqueToken = Annotated[str, Field(min_length=1, max_length=4096), CleanText]
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not validated as an address: a malformed one simply fails like a wrong one (401).
-    email: Annotated[str, Field(min_length=1, max_length=320)]
+    email: Annotated[str, Field(min_length=1, max_length=320), CleanText]
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
 
 

@@ -25,6 +25,7 @@ from empora_auth.users.schemas import (
 )
 from empora_common.db import SessionDep
 from empora_common.pagination import Page, Pagination
+from empora_common.text import check_query_text
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/api/users", tags=["users"])
@@ -84,6 +85,7 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=200, description="search email and name")] = None,
 ) -> Page[UserOut]:
     """Users, newest first; ``q`` matches email, first or last name."""
+    check_query_text(q=q)
     users, total = await user_repository.search(session, page, (q or "").strip() or None)
     return Page[UserOut].build([UserOut.model_validate(u) for u in users], page, total)
 

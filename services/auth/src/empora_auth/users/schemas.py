@@ -10,21 +10,18 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
+    StringConstraints,
 )
 
 from empora_common.constants import Role
 from empora_common.identifiers import normalize_email
+from empora_common.text import CleanText
 
 # Long enough for any password we accept, short enough that nobody can make us hash megabytes.
 MAX_PASSWORD_INPUT = 1024
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -61,11 +58,12 @@ def canonical_email(value: str) -> str:
 
 Email = Annotated[
     str,
-    BeforeValidator(_strip),
-    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
+    Field(json_schema_extra={"format": "email"}),
+    CleanText,
     AfterValidator(_email_address),
 ]
-NameText = Annotated[str, BeforeValidator(_strip), Field(max_length=100)]
+NameText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), CleanText]
 Name = Annotated[NameText | None, AfterValidator(_blank_to_none)]
 PasswordInput = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_INPUT)]
 

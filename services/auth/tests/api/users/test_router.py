@@ -185,6 +185,9 @@ class TestPatchMe:
             "PATCH", "/api/auth/me", token=user.access_token, json={"first_name": "x" * 101}
         )
         assert_problem(reply, 422)
+        assert reply.body["errors"] == [
+            {"field": "first_name", "message": "String should have at most 100 characters"}
+        ]
 
     async def test_needs_a_token(self, api: Api) -> None:
         assert_problem(await api.call("PATCH", "/api/auth/me", json={"first_name": "X"}), 401)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, status
 
 from empora_cart.carts.dependencies import (
     CART_TOKEN_HEADER,
@@ -73,6 +73,14 @@ async def add_item(
     return cart_response(result, status.HTTP_201_CREATED)
 
 
+async def _existing_line(
+    product_id: uuid.UUID, service: CartServiceDep, cart: CallerCart
+) -> uuid.UUID:
+    """The line a PATCH addresses: 404 for a line not in the cart comes before the body's 422."""
+    await service.require_line(cart, product_id)
+    return product_id
+
+
 @router.patch(
     "/items/{product_id}",
     response_model=CartOut,
@@ -83,7 +91,10 @@ async def add_item(
     },
 )
 async def set_quantity(
-    product_id: uuid.UUID, body: SetQuantityIn, service: CartServiceDep, cart: CallerCart
+    product_id: Annotated[uuid.UUID, Depends(_existing_line)],
+    body: SetQuantityIn,
+    service: CartServiceDep,
+    cart: CallerCart,
 ) -> OrjsonResponse:
     """Set a line's quantity; 0 removes the line."""
     return cart_response(await service.set_quantity(cart, product_id, body.quantity))

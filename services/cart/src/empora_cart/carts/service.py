@@ -179,6 +179,12 @@ class CartService:
         self._check(result, product_id)
         return await self._render(ref, result.state, products)
 
+    async def require_line(self, ref: CartRef | None, product_id: uuid.UUID) -> None:
+        """404 unless the cart has a line of this product."""
+        state = await self.store.read(ref) if ref is not None else None
+        if _quantity_of(state, product_id) == 0:
+            raise CartItemNotFound(product_id)
+
     async def set_quantity(
         self, ref: CartRef | None, product_id: uuid.UUID, quantity: int
     ) -> CartOut:

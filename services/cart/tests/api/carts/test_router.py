@@ -501,6 +501,19 @@ class TestSetQuantity:
         assert reply.status == 404
         assert problem_type(reply) == "cart-item-not-found"
 
+    @pytest.mark.parametrize("quantity", [-5, 100, "2", None])
+    async def test_a_line_not_in_the_cart_is_404_before_the_body_is_judged(
+        self, api: Any, user: dict[str, str], catalog: Any, quantity: Any
+    ) -> None:
+        await add(api, user, catalog.add())
+
+        reply = await api.patch(
+            f"/api/cart/items/{catalog.add()}", json={"quantity": quantity}, headers=user
+        )
+
+        assert reply.status == 404
+        assert problem_type(reply) == "cart-item-not-found"
+
     async def test_guest_without_a_cart_gets_404(self, api: Any, guest: dict[str, str]) -> None:
         reply = await api.patch(
             f"/api/cart/items/{uuid.uuid4()}", json={"quantity": 2}, headers=guest

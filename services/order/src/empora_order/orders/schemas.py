@@ -6,14 +6,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from empora_common.money import Money
+from empora_common.text import CleanText
 from empora_order.orders.countries import ISO_3166_ALPHA2
 from empora_order.orders.records import OrderRecord
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), CleanText
+]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), CleanText]
 
 
 class ShippingAddress(BaseModel):
@@ -25,7 +36,7 @@ class ShippingAddress(BaseModel):
     city: Text
     region: OptionalText | None = None
     postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), CleanText
     ]
     country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2)]
 
@@ -39,7 +50,9 @@ class ShippingAddress(BaseModel):
 
 
 class PaymentIn(BaseModel):
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    token: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), CleanText
+    ]
 
 
 class MoneyIn(BaseModel):
@@ -56,6 +69,18 @@ class CheckoutIn(BaseModel):
     payment: PaymentIn
     # The total the buyer saw: Money, or its amount in minor units.
     expected_total: MoneyIn | Annotated[int, Field(ge=0, strict=True)] | None = None
+
+    @field_validator("expected_total", mode="wrap")
+    @classmethod
+    def _one_expected_total_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # One message naming the field, not one per member of the union (whose internal
+        # names would show up in the field paths).
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(
+                'must be an amount in minor units (an integer >= 0) or {"amount", "currency"}'
+            ) from None
 
     @property
     def expected_amount(self) -> int | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
-from order_testkit import Api, CartStandIn, ProductStandIn
+from order_testkit import ADDRESS, Api, CartStandIn, ProductStandIn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from empora_order.models import idempotency_key, order, outbox, payment, test_provider_charge
@@ -97,6 +99,18 @@ class TestCheckoutSucceeds:
 
         assert (as_money.status, as_int.status) == (201, 201)
 
+    @pytest.mark.parametrize(
+        "bad", ["abc", 14.99, -1, True, {"amount": "x"}, {"amount": 1, "bogus": 1}, [1]]
+    )
+    async def test_a_malformed_expected_total_is_one_field_error(
+        self, api: Api, products: ProductStandIn, carts: CartStandIn, bad: Any
+    ) -> None:
+        buyer = api.buyer()
+        carts.put(buyer.id, products.add(), 1)
+        reply = await api.checkout(buyer, expected_total=bad)
+        assert reply.status == 422
+        assert [e["field"] for e in reply.body["errors"]] == ["expected_total"]
+
     async def test_writes_created_and_paid_events_once(
         self, api: Api, products: ProductStandIn, carts: CartStandIn, engine: AsyncEngine
     ) -> None:
@@ -157,6 +171,23 @@ class TestCheckoutRefuses:
         assert reply.status == 422
         fields = {e["field"] for e in reply.body["errors"]}
         assert {"shipping_address.city", "shipping_address.country"} <= fields
+
+    async def test_rejects_text_postgresql_cannot_hold_and_keeps_the_key_open(
+        self, api: Api, products: ProductStandIn, carts: CartStandIn, engine: AsyncEngine
+    ) -> None:
+        buyer = api.buyer()
+        carts.put(buyer.id, products.add(), 1)
+        key = uuid.uuid4().hex
+        for field in ("name", "line1", "line2", "postal_code"):
+            for bad in ("a\x00b", "a\ud800b"):
+                reply = await api.checkout(buyer, key=key, address={**ADDRESS, field: bad})
+                assert reply.status == 422, (field, reply.body)
+                fields = {e["field"] for e in reply.body["errors"]}
+                assert f"shipping_address.{field}" in fields
+        reply = await api.checkout(buyer, key=key, token="tok_\x00")
+        assert reply.status == 422
+        assert await count(engine, order) == 0
+        assert (await api.checkout(buyer, key=key)).status == 201
 
     async def test_rejects_unknown_payment_token(
         self, api: Api, products: ProductStandIn, carts: CartStandIn, engine: AsyncEngine

@@ -217,6 +217,22 @@ class TestCancelOrder:
 
 
 class TestShipAndDeliver:
+    async def test_refuses_a_tracking_number_postgresql_cannot_hold(
+        self, api: Api, products: ProductStandIn, carts: CartStandIn
+    ) -> None:
+        _, placed = await paid_order(api, products, carts)
+        for bad in ("1Z\x00", "1Z\ud800"):
+            reply = await api.call(
+                "POST",
+                f"/api/orders/{placed['id']}/ship",
+                headers=api.admin.headers,
+                json={"tracking_number": bad},
+            )
+            assert reply.status == 422, reply.body
+            assert reply.body["errors"][0]["field"] == "tracking_number"
+        current = await api.call("GET", f"/api/orders/{placed['id']}", headers=api.admin.headers)
+        assert current.body["status"] == "paid"
+
     async def test_ship_then_deliver(
         self, api: Api, products: ProductStandIn, carts: CartStandIn, engine: AsyncEngine
     ) -> None:

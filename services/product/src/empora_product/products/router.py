@@ -10,6 +10,7 @@ from empora_common.errors import ValidationFailed
 from empora_common.pagination import Page
 from empora_common.responses import OrjsonResponse
 from empora_common.security import AdminUser
+from empora_common.text import check_query_text
 from empora_product.dependencies import Cache, CatalogSession, Pagination, Pool, Settings
 from empora_product.products import reads, service
 from empora_product.products.dependencies import AdminProduct
@@ -40,9 +41,7 @@ async def list_products(
         raise ValidationFailed(
             errors=[{"field": "min_price", "message": "min_price exceeds max_price"}]
         )
-    for name, value in (("q", q), ("category", category)):
-        if value is not None and "\x00" in value:
-            raise ValidationFailed(errors=[{"field": name, "message": "must not contain NUL"}])
+    check_query_text(q=q, category=category)
     query = ListQuery(
         q=(q or "").strip() or None,
         category=(category or "").strip() or None,

@@ -17,16 +17,10 @@ from pydantic import (
 )
 
 from empora_common.money import Money
+from empora_common.text import CleanText
 from empora_product.slugs import SLUG_PATTERN, looks_like_uuid
 
 MAX_PRICE = 10**12
-
-
-def no_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL characters: refuse them as invalid input."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _check_url(value: str) -> str:
@@ -72,18 +66,16 @@ Slug = Annotated[
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(no_nul),
+    CleanText,
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
-ImageUrl = Annotated[
-    str, StringConstraints(max_length=2048), AfterValidator(no_nul), AfterValidator(_check_url)
-]
+Description = Annotated[str, StringConstraints(max_length=10_000), CleanText]
+ImageUrl = Annotated[str, StringConstraints(max_length=2048), CleanText, AfterValidator(_check_url)]
 AttributeKey = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-    AfterValidator(no_nul),
+    CleanText,
 ]
-AttributeValue = Annotated[str, StringConstraints(max_length=500), AfterValidator(no_nul)]
+AttributeValue = Annotated[str, StringConstraints(max_length=500), CleanText]
 
 
 class PriceIn(BaseModel):

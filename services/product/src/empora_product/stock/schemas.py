@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from empora_common.money import Money
-from empora_product.products.schemas import no_nul
+from empora_common.text import CleanText
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -39,11 +39,9 @@ class StockAdjustment(BaseModel):
     reason: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-        AfterValidator(no_nul),
+        CleanText,
     ]
-    reference: Annotated[str, StringConstraints(max_length=200), AfterValidator(no_nul)] | None = (
-        None
-    )
+    reference: Annotated[str, StringConstraints(max_length=200), CleanText] | None = None
 
 
 class StockMovementOut(BaseModel):
