@@ -26,6 +26,28 @@ class TestHostileInput:
         reply = await api.post("/api/categories", json={"name": "a\x00"}, headers=api.admin)
         assert reply.status == 422
 
+    async def test_numbers_and_flags_are_not_coerced_from_strings_or_floats(self, api: Api) -> None:
+        for body in (
+            {"sku": "STRICT-1", "name": "n", "price": {"amount": "2500", "currency": "USD"}},
+            {"sku": "STRICT-1", "name": "n", "price": {"amount": 25.0, "currency": "USD"}},
+            {"sku": "STRICT-1", "name": "n", "price": 100, "stock": "7"},
+            {"sku": "STRICT-1", "name": "n", "price": 100, "is_active": "yes"},
+        ):
+            reply = await api.post("/api/products", json=body, headers=api.admin)
+            assert reply.status == 422, (body, reply.status)
+        product = await api.create_product("STRICT-2", stock=1)
+        path = f"/api/products/{product['id']}"
+        for method, sub, body in (
+            ("PATCH", "", {"price": {"amount": "2500", "currency": "USD"}}),
+            ("PUT", "/stock", {"quantity": "7"}),
+            ("POST", "/stock/adjustments", {"delta": "3", "reason": "recount"}),
+            ("POST", "/stock/adjustments", {"delta": 1.5, "reason": "recount"}),
+        ):
+            reply = await api.call(method, path + sub, json=body, headers=api.admin)
+            assert reply.status == 422, (method, sub, body, reply.status)
+        stock = await api.get(f"{path}/stock", headers=api.admin)
+        assert stock.body["on_hand"] == 1
+
     async def test_out_of_range_numbers_are_validation_errors(self, api: Api) -> None:
         for params in ({"min_price": 2**70}, {"max_price": 2**64}, {"page": 2**40}):
             assert (await api.get("/api/products", params=params)).status == 422

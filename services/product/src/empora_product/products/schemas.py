@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -83,7 +84,8 @@ class PriceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=0, le=MAX_PRICE)
+    # Strict: "2500" or 25.0 are refused rather than coerced (money is integer minor units).
+    amount: int = Field(ge=0, le=MAX_PRICE, strict=True)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
 
 
@@ -103,10 +105,10 @@ class ProductCreate(BaseModel):
     category_id: uuid.UUID | None = None
     images: list[ImageUrl] = Field(default_factory=list, max_length=20)
     attributes: dict[AttributeKey, AttributeValue] = Field(default_factory=dict, max_length=50)
-    is_active: bool = True
+    is_active: StrictBool = True
     # Initial ``on_hand`` (optional; the stock routes set it later too).
     stock: Annotated[int | None, BeforeValidator(_stock_from_object)] = Field(
-        None, ge=0, le=1_000_000_000
+        None, ge=0, le=1_000_000_000, strict=True
     )
 
 
@@ -123,7 +125,7 @@ class ProductUpdate(BaseModel):
     category_id: uuid.UUID | None = None
     images: list[ImageUrl] | None = Field(None, max_length=20)
     attributes: dict[AttributeKey, AttributeValue] | None = Field(None, max_length=50)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
     @field_validator(
         "sku", "name", "slug", "description", "price", "images", "attributes", "is_active"

@@ -27,7 +27,7 @@ class StockSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, strict=True)
 
 
 class StockAdjustment(BaseModel):
@@ -35,7 +35,7 @@ class StockAdjustment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
+    delta: int = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, strict=True)
     reason: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
