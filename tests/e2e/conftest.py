@@ -25,6 +25,7 @@ from empora_common.constants import ALL_SERVICES
 from empora_common.paths import repo_root
 from empora_common.testing.client import client_session
 from empora_common.testing.infra import TestInfra, free_port, remove_amqp_names, with_database
+from empora_common.testing.otlp import OtlpReceiver
 
 ADMIN_EMAIL = "admin@journeys.example.com"
 ADMIN_PASSWORD = "journeys-admin-passphrase"
@@ -37,6 +38,8 @@ class Platform:
     sink: str
     admin_email: str
     admin_password: str
+    # The services export their traces here (None for a platform started elsewhere).
+    traces: OtlpReceiver | None = None
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +67,7 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
         await conn.close()
 
     asyncio.run(create())
+    traces = OtlpReceiver().__enter__()
     state = Path(tempfile.mkdtemp(prefix="empora-journeys-"))
     prefix = f"j{uuid.uuid4().hex[:6]}."
     env = dict(os.environ)
@@ -84,6 +88,9 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
             "EMPORA_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "EMPORA_UP_TIMEOUT": str(UP_TIMEOUT - 30),
             "LOG_LEVEL": "WARNING",
+            # Traces on, as an operator would turn them on, exported every 200 ms.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": traces.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
         }
     )
     log = state / "up.out"
@@ -108,6 +115,7 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
             f"http://127.0.0.1:{env['SMTP_SINK_HTTP_PORT']}",
             ADMIN_EMAIL,
             ADMIN_PASSWORD,
+            traces,
         )
     finally:
         if proc.poll() is None:
@@ -117,6 +125,7 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
+        traces.__exit__(None, None, None)
         asyncio.run(drop())
         asyncio.run(remove_amqp_names(infra.amqp_url, prefix))
 

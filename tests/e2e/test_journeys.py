@@ -486,3 +486,77 @@ class TestShoppingJourney:
         )
         status, _, problem = await checkout(http, gw, tokens["access_token"])
         assert status == 403, problem
+
+
+class TestTracing:
+    async def test_a_checkout_is_one_trace_through_services_and_events(
+        self, http: aiohttp.ClientSession, platform: Platform
+    ) -> None:
+        """The buyer's ``traceparent`` starts the trace: the gateway, the order service, its
+        calls to cart and product, the relay's publish and the consumers (notification's
+        email, the product's and cart's backups) all export spans of that one trace."""
+        if platform.traces is None:
+            pytest.skip("a platform started elsewhere exports its traces elsewhere")
+        buyer = await verified_user(http, platform)
+        admin = await admin_token(http, platform)
+        product = await new_product(http, platform, admin, price=1500, stock=3)
+        status, _, _ = await add_to_cart(
+            http, platform.gateway, buyer["access_token"], product["id"], 1
+        )
+        assert status == 201
+        trace_id, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+        status, _, order = await call(
+            http,
+            "POST",
+            f"{platform.gateway}/api/orders",
+            token=buyer["access_token"],
+            headers={
+                "Idempotency-Key": str(uuid.uuid4()),
+                "traceparent": f"00-{trace_id}-{caller_span}-01",
+            },
+            json={"shipping_address": ADDRESS, "payment": {"token": "tok_visa"}},
+        )
+        assert status == 201, order
+
+        wanted = {
+            ("empora-gateway", "SERVER"),
+            ("empora-order", "SERVER"),
+            ("empora-order", "CLIENT"),
+            ("empora-cart", "SERVER"),
+            ("empora-product", "SERVER"),
+            ("empora-order", "PRODUCER"),
+            ("empora-notification", "CONSUMER"),
+            ("empora-product", "CONSUMER"),
+            ("empora-cart", "CONSUMER"),
+        }
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            spans = platform.traces.of_trace(trace_id)
+            if wanted <= {(s.service, s.kind) for s in spans}:
+                break
+            assert asyncio.get_running_loop().time() < deadline, (
+                sorted({(s.service, s.kind, s.name) for s in spans}),
+                sorted({(s.service, s.kind, s.name) for s in platform.traces.spans}),
+            )
+            await asyncio.sleep(0.25)
+
+        by_id = {s.span_id: s for s in spans}
+        (edge,) = [s for s in spans if s.service == "empora-gateway" and s.kind == "SERVER"]
+        assert edge.parent_span_id == caller_span
+        placed = next(s for s in spans if s.name == "POST /api/orders" and s.kind == "SERVER")
+        assert placed.service == "empora-order" and placed.parent_span_id == edge.span_id
+        reserve = next(
+            s
+            for s in spans
+            if s.service == "empora-product" and s.name == "POST /internal/reservations"
+        )
+        assert by_id[reserve.parent_span_id].service == "empora-order"
+        assert by_id[reserve.parent_span_id].kind == "CLIENT"
+        paid = next(s for s in spans if s.name == "order.paid publish")
+        assert paid.service == "empora-order"
+        consumers = [s for s in spans if s.kind == "CONSUMER" and s.parent_span_id == paid.span_id]
+        assert {s.service for s in consumers} == {
+            "empora-notification",
+            "empora-product",
+            "empora-cart",
+        }

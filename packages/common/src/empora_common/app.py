@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import Table
 
+from empora_common import tracing
 from empora_common.db import create_engine, create_sessionmaker
 from empora_common.errors import install_error_handlers
 from empora_common.health import (
@@ -78,6 +79,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        # Tracing is per process: the app that turned it on turns it off (tests may have
+        # turned it on themselves, with an exporter of their own).
+        traces_here = not tracing.enabled() and tracing.configure_tracing(settings.service_name)
         state: dict[str, Any] = {
             "settings": settings,
             "metrics": metrics,
@@ -170,6 +174,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 await redis.aclose()
             if spec.uses_database:
                 await state["engine"].dispose()
+            if traces_here:
+                tracing.shutdown_tracing()
 
     app = FastAPI(
         title=spec.title,

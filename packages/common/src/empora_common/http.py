@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import orjson
 
-from empora_common import upstream
+from empora_common import tracing, upstream
 from empora_common.constants import INTERNAL_TOKEN_HEADER
 from empora_common.errors import UpstreamTimeout, UpstreamUnavailable
 from empora_common.logging import current_request_id
@@ -92,17 +92,36 @@ class InternalClient:
             body = orjson.dumps(json)
             hdrs.append((b"content-type", b"application/json"))
         deadline = asyncio.get_running_loop().time() + (timeout or self._timeout)
-        try:
-            status, raw = await pool.fetch(method, target, hdrs, body, deadline)
-        except upstream.UpstreamTimeout as exc:
-            raise UpstreamTimeout("A service did not answer in time") from exc
-        except upstream.UpstreamError as exc:
-            raise UpstreamUnavailable("A service is unavailable") from exc
+        if tracing.enabled():
+            with tracing.client_span(
+                method, {"http.request.method": method, "url.full": url}
+            ) as span:
+                hdrs.extend(tracing.trace_headers())
+                status, raw = await self._fetch(pool, method, target, hdrs, body, deadline)
+                span.set_attribute("http.response.status_code", status)
+        else:
+            status, raw = await self._fetch(pool, method, target, hdrs, body, deadline)
         try:
             data = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             data = raw.decode("utf-8", "replace")
         return UpstreamResponse(status, data)
+
+    @staticmethod
+    async def _fetch(
+        pool: upstream.UpstreamPool,
+        method: str,
+        target: bytes,
+        hdrs: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        deadline: float,
+    ) -> tuple[int, bytes]:
+        try:
+            return await pool.fetch(method, target, hdrs, body, deadline)
+        except upstream.UpstreamTimeout as exc:
+            raise UpstreamTimeout("A service did not answer in time") from exc
+        except upstream.UpstreamError as exc:
+            raise UpstreamUnavailable("A service is unavailable") from exc
 
     async def close(self) -> None:
         """Close the pools' idle connections."""

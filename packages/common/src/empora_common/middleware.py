@@ -11,6 +11,7 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from empora_common import tracing
 from empora_common.errors import problem_body
 from empora_common.logging import reset_request_id, set_request_id
 from empora_common.metrics import ServiceMetrics
@@ -71,6 +72,11 @@ class RequestContextMiddleware:
         rid_bytes = request_id.encode()
         token = set_request_id(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
+        span = (
+            tracing.ServerSpan(scope["headers"], scope["method"], scope["path"])
+            if tracing.enabled() and scope["path"] not in self.skip_log_paths
+            else None
+        )
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -78,7 +84,7 @@ class RequestContextMiddleware:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, send, rid_bytes)
-            self._finish(scope, 413, started)
+            self._finish(scope, 413, started, span, request_id)
             reset_request_id(token)
             return
 
@@ -125,13 +131,22 @@ class RequestContextMiddleware:
                     ),
                 )
         finally:
-            self._finish(scope, status, started)
+            self._finish(scope, status, started, span, request_id)
             reset_request_id(token)
 
-    def _finish(self, scope: Scope, status: int, started: float) -> None:
+    def _finish(
+        self,
+        scope: Scope,
+        status: int,
+        started: float,
+        span: tracing.ServerSpan | None = None,
+        request_id: str | None = None,
+    ) -> None:
         elapsed = time.perf_counter() - started
         route = scope.get("route")
         template: str = getattr(route, "path", None) or "unmatched"
+        if span is not None:
+            span.finish(status, getattr(route, "path", None), request_id)
         if self.metrics is not None:
             self.metrics.observe(scope["method"], template, status, elapsed)
         if scope["path"] not in self.skip_log_paths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,8 +14,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from empora_common import tracing
 from empora_common.db import create_engine, create_sessionmaker, make_metadata
 from empora_common.messaging.consumer import EventConsumer, Subscription
 from empora_common.messaging.envelope import Envelope
@@ -24,6 +26,13 @@ from empora_common.messaging.tables import create_messaging_tables, inbox_table,
 from empora_common.messaging.topology import Names, declare_events_exchange
 from empora_common.testing.infra import TestInfra, remove_amqp_names
 from empora_common.testing.tcpproxy import TcpProxy
+from empora_common.testing.traces import (
+    RecordedSpans,
+    parent_id,
+    recording_spans,
+    span_id,
+    trace_hex,
+)
 
 SCHEMA = "msgtest"
 metadata = make_metadata(SCHEMA)
@@ -453,3 +462,73 @@ class TestUnroutedQueue:
         finally:
             await delete_names(infra.amqp_url, names)
             await conn.close()
+
+
+@pytest.fixture
+def spans() -> Iterator[RecordedSpans]:
+    with recording_spans() as recorded:
+        yield recorded
+
+
+class TestTraceContext:
+    async def test_an_event_carries_its_writers_trace_to_the_consumer(
+        self,
+        spans: RecordedSpans,
+        engine: AsyncEngine,
+        bare_database_url: str,
+        infra: TestInfra,
+    ) -> None:
+        names = Names("tr.")
+        seen: list[str | None] = []
+
+        async def handler(session: AsyncSession, env: Envelope) -> None:
+            # Inside the consumer's span: events written here would continue the trace.
+            seen.append(tracing.current_traceparent())
+            await record_effect(session, env)
+
+        consumer = make_consumer(engine, infra.amqp_url, names, handler)
+        await consumer.start()
+        relay = make_relay(engine, bare_database_url, infra.amqp_url, names)
+        task = asyncio.create_task(relay.run())
+        try:
+            assert tracing._tracer is not None
+            with tracing._tracer.start_as_current_span("checkout") as writer:
+                await write_events(engine, 1)
+            writer_id = writer.get_span_context().span_id
+
+            async def applied() -> bool:
+                return len(await effects(engine)) == 1
+
+            await eventually(applied)
+            async with engine.connect() as conn:
+                stored = await conn.scalar(sa.text(f"SELECT traceparent FROM {SCHEMA}.outbox"))
+        finally:
+            await relay.stop()
+            task.cancel()
+            await consumer.stop()
+            await delete_names(infra.amqp_url, names)
+
+        recorded = spans.finished()
+        trace_id = f"{writer.get_span_context().trace_id:032x}"
+        assert stored is not None and stored.split("-")[1:3] == [trace_id, f"{writer_id:016x}"]
+        (producer,) = [s for s in recorded if s.kind == SpanKind.PRODUCER]
+        (consumed,) = [s for s in recorded if s.kind == SpanKind.CONSUMER]
+        assert producer.name == "thing.happened publish"
+        assert consumed.name == "msgtest.effects process"
+        assert {trace_hex(producer), trace_hex(consumed)} == {trace_id}
+        assert parent_id(producer) == writer_id
+        assert parent_id(consumed) == span_id(producer)
+        assert [tp.split("-")[1:3] if tp else None for tp in seen] == [
+            [trace_id, f"{span_id(consumed):016x}"]
+        ]
+
+    async def test_tracing_off_leaves_the_outbox_column_empty(
+        self,
+        engine: AsyncEngine,
+    ) -> None:
+        assert not tracing.enabled()
+        await write_events(engine, 1)
+        async with engine.connect() as conn:
+            stored = await conn.scalar(sa.text(f"SELECT traceparent FROM {SCHEMA}.outbox"))
+        assert stored is None
+        assert OUTBOX.c.traceparent is not None

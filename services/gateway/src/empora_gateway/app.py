@@ -22,6 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from starlette.types import Message, Receive, Scope, Send
 
+from empora_common import tracing
 from empora_common.errors import EmporaError
 from empora_common.logging import configure_logging, reset_request_id, set_request_id
 from empora_common.middleware import pick_request_id
@@ -59,6 +60,7 @@ log = structlog.get_logger("empora.gateway")
 VERSION = "0.1.0"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+TRACE_HEADERS = (b"traceparent", b"tracestate")
 _LIMIT_VALUE = re.compile(r"\s*[+-]?[0-9]{1,9}\s*")
 
 
@@ -126,6 +128,7 @@ class Gateway:
             else None
         )
         self._started = False
+        self._traces_here = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -133,6 +136,7 @@ class Gateway:
         """Build the pools: upstream HTTP, Redis, the token verifier."""
         settings = self.settings
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        self._traces_here = not tracing.enabled() and tracing.configure_tracing("gateway")
         loop = asyncio.get_running_loop()
         for name, base in self.upstreams.items():
             self.proxy.pools[name] = UpstreamPool.for_url(
@@ -184,6 +188,9 @@ class Gateway:
             await pool.close()
         if self.redis is not None:
             await self.redis.close()
+        if self._traces_here:
+            tracing.shutdown_tracing()
+            self._traces_here = False
         self._started = False
 
     async def fetch(self, service: str, path: bytes) -> tuple[int, bytes]:
@@ -287,6 +294,11 @@ class Gateway:
         token = set_request_id(request_id)
         method: str = scope["method"]
         path: str = scope["path"]
+        span = (
+            tracing.ServerSpan(scope["headers"], method, path)
+            if tracing.enabled() and path not in routing.PROBE_PATHS
+            else None
+        )
         client = scope.get("client")
         peer = client[0] if client else "0.0.0.0"
         client_ip = self.client_address.resolve(peer, forwarded_for)
@@ -367,6 +379,8 @@ class Gateway:
                 )
         finally:
             elapsed = time.perf_counter() - started
+            if span is not None:
+                span.finish(status, route_label, request_id)
             self.metrics.observe(
                 method if method in KNOWN_METHODS else "OTHER", route_label, status, elapsed
             )
@@ -624,6 +638,10 @@ class Gateway:
                 )
                 return 413
 
+        if tracing.enabled():
+            # The services continue the gateway's span, not whatever the client claimed.
+            forward = [h for h in forward if h[0] not in TRACE_HEADERS]
+            forward.extend(tracing.trace_headers())
         forward.append((b"x-request-id", request_id.encode()))
         forward.append((b"x-forwarded-for", client_ip.encode()))
         forward.append((b"x-forwarded-proto", b"https" if secure else b"http"))

@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from empora_common import tracing
 from empora_common.db import plain_connection
 from empora_common.logging import reset_request_id, set_request_id
 from empora_common.messaging.envelope import Envelope, MalformedEvent, parse_envelope
@@ -123,7 +124,21 @@ class EventConsumer:
             return
         token = set_request_id(envelope.correlation_id)
         try:
-            applied = await self.apply(envelope, handler)
+            if tracing.enabled():
+                with tracing.consumer_span(
+                    self.subscription.queue,
+                    message.headers,
+                    {
+                        "messaging.system": "rabbitmq",
+                        "messaging.operation.type": "process",
+                        "messaging.destination.name": self.subscription.queue,
+                        "messaging.message.id": str(envelope.id),
+                        "messaging.rabbitmq.destination.routing_key": envelope.type,
+                    },
+                ):
+                    applied = await self.apply(envelope, handler)
+            else:
+                applied = await self.apply(envelope, handler)
         except (MalformedEvent, ValidationError) as exc:
             # The data itself is unusable: retrying cannot help, dead-letter it at once.
             log.error(
@@ -134,7 +149,6 @@ class EventConsumer:
             )
             if self.metrics is not None:
                 self.metrics.event("in", envelope.type, "dead_lettered")
-            reset_request_id(token)
             await message.reject(requeue=False)
             return
         except Exception as exc:

@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractConnection
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from empora_common import tracing
 from empora_common.db import plain_database_url
 from empora_common.logging import current_request_id
 from empora_common.messaging.envelope import Envelope
@@ -75,11 +76,11 @@ def _insert_events_statement(outbox: Table) -> Any:
         statement = _INSERT_EVENTS[outbox.fullname] = text(
             f"WITH inserted AS ("
             f" INSERT INTO {name}"
-            " (id, event_type, version, aggregate_id, correlation_id, data)"
+            " (id, event_type, version, aggregate_id, correlation_id, data, traceparent)"
             " SELECT * FROM unnest("
             " CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:versions AS int[]),"
             " CAST(:aggregates AS text[]), CAST(:correlations AS text[]),"
-            " CAST(:data AS jsonb[]))"
+            " CAST(:data AS jsonb[]), CAST(:traceparents AS text[]))"
             " RETURNING seq)"
             " SELECT pg_notify(:channel, '') FROM inserted LIMIT 1"
         )
@@ -88,8 +89,9 @@ def _insert_events_statement(outbox: Table) -> Any:
 
 def _columns(events: list[dict[str, Any]]) -> tuple[list[Any], ...]:
     """The rows of some events as one array per column (ids, types, versions, aggregates,
-    correlations, data), in the column order of ``outbox_rows_sql``."""
+    correlations, data, traceparents), in the column order of ``outbox_rows_sql``."""
     correlation_id = current_request_id()
+    traceparent = tracing.current_traceparent()
     return (
         [e.get("id") or uuid.uuid4() for e in events],
         [e["event_type"] for e in events],
@@ -97,6 +99,7 @@ def _columns(events: list[dict[str, Any]]) -> tuple[list[Any], ...]:
         [e.get("aggregate_id") for e in events],
         [correlation_id] * len(events),
         [orjson.dumps(e["data"]).decode() for e in events],
+        [traceparent] * len(events),
     )
 
 
@@ -105,7 +108,7 @@ async def add_events(session: AsyncSession, outbox: Table, events: list[dict[str
     ``data``) in one statement that also wakes the relay."""
     if not events:
         return
-    ids, types, versions, aggregates, correlations, data = _columns(events)
+    ids, types, versions, aggregates, correlations, data, traceparents = _columns(events)
     # One round trip: the insert and the NOTIFY (delivered on commit only, so the relay never
     # wakes for a rolled-back event).
     await session.execute(
@@ -117,6 +120,7 @@ async def add_events(session: AsyncSession, outbox: Table, events: list[dict[str
             "aggregates": aggregates,
             "correlations": correlations,
             "data": data,
+            "traceparents": traceparents,
             "channel": notify_channel(outbox.schema or ""),
         },
     )
@@ -124,19 +128,19 @@ async def add_events(session: AsyncSession, outbox: Table, events: list[dict[str
 
 # --- the same for code on a plain asyncpg connection (hot paths without the ORM) -----------
 
-OUTBOX_PARAMS = 6
+OUTBOX_PARAMS = 7
 
 
 def outbox_rows_sql(schema: str, first: int) -> str:
     """``INSERT`` of outbox rows ``RETURNING seq``, for a CTE of a larger statement; its rows
-    come as the arrays ``$first`` .. ``$first+5`` (``outbox_params``)."""
+    come as the arrays ``$first`` .. ``$first+6`` (``outbox_params``)."""
     p = [f"${first + n}" for n in range(OUTBOX_PARAMS)]
     return (
         f'INSERT INTO "{schema}".outbox'
-        " (id, event_type, version, aggregate_id, correlation_id, data)"
+        " (id, event_type, version, aggregate_id, correlation_id, data, traceparent)"
         f" SELECT * FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::int[],"
         # The JSON travels as text: a connection may carry its own jsonb codec.
-        f" {p[3]}::text[], {p[4]}::text[], {p[5]}::text[]::jsonb[])"
+        f" {p[3]}::text[], {p[4]}::text[], {p[5]}::text[]::jsonb[], {p[6]}::text[])"
         " RETURNING seq"
     )
 
@@ -250,7 +254,7 @@ class OutboxRelay:
             )
             self._claim_sql = (
                 "SELECT seq, id, event_type, version, aggregate_id, correlation_id,"
-                f" data::text AS data, occurred_at FROM {self._qualified}"
+                f" data::text AS data, occurred_at, traceparent FROM {self._qualified}"
                 " WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
             )
             self._mark_sql = (
@@ -294,6 +298,25 @@ class OutboxRelay:
         return len(done)
 
     async def _publish_row(self, exchange: Any, row: asyncpg.Record) -> None:
+        if tracing.enabled():
+            with tracing.producer_span(
+                row["event_type"],
+                row["traceparent"],
+                {
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation.type": "publish",
+                    "messaging.destination.name": self.names.events,
+                    "messaging.rabbitmq.destination.routing_key": row["event_type"],
+                    "messaging.message.id": str(row["id"]),
+                },
+            ):
+                await self._send_row(exchange, row, tracing.message_trace_headers())
+        else:
+            await self._send_row(exchange, row, None)
+
+    async def _send_row(
+        self, exchange: Any, row: asyncpg.Record, headers: dict[str, Any] | None
+    ) -> None:
         envelope = Envelope(
             id=row["id"],
             type=row["event_type"],
@@ -315,6 +338,7 @@ class OutboxRelay:
                 correlation_id=envelope.correlation_id,
                 timestamp=envelope.occurred_at,
                 app_id=self.producer,
+                headers=headers,
             ),
             routing_key=envelope.type,
             mandatory=True,

@@ -28,6 +28,8 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("published_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("last_error", sa.Text),
+        # The W3C trace context of the transaction that wrote the event (tracing on only).
+        sa.Column("traceparent", sa.Text),
         sa.Index("ix_outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
         sa.Index("ix_outbox_published_at", "published_at"),
     )
@@ -55,6 +57,17 @@ def create_messaging_tables(op: Any, schema: str) -> None:
     bind = op.get_bind()
     outbox_table(metadata).create(bind)
     inbox_table(metadata).create(bind)
+
+
+def add_outbox_traceparent(op: Any, schema: str) -> None:
+    """The ``traceparent`` column for outboxes created before it existed (a new database gets
+    it from ``create_messaging_tables`` already)."""
+    op.execute(f'ALTER TABLE "{schema}".outbox ADD COLUMN IF NOT EXISTS traceparent text')
+
+
+def drop_outbox_traceparent(op: Any, schema: str) -> None:
+    """Undo ``add_outbox_traceparent``."""
+    op.execute(f'ALTER TABLE "{schema}".outbox DROP COLUMN IF EXISTS traceparent')
 
 
 def drop_messaging_tables(op: Any, schema: str) -> None:

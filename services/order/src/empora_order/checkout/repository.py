@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CTE
 
+from empora_common import tracing
 from empora_common.db import PlainStatement
 from empora_common.logging import current_request_id
 from empora_order.database import outbox
@@ -94,7 +95,15 @@ def _outbox_insert(source: CTE, name: str) -> CTE:
     return (
         sa_insert(outbox)
         .from_select(
-            ["id", "event_type", "version", "aggregate_id", "correlation_id", "data"],
+            [
+                "id",
+                "event_type",
+                "version",
+                "aggregate_id",
+                "correlation_id",
+                "data",
+                "traceparent",
+            ],
             select(
                 _p("ev_id", Uuid),
                 _p("ev_type", Text),
@@ -102,6 +111,7 @@ def _outbox_insert(source: CTE, name: str) -> CTE:
                 _p("ev_aggregate", Text),
                 _p("ev_correlation", Text),
                 _p("ev_data", JSONB),
+                _p("ev_traceparent", Text),
             ).select_from(source),
         )
         .returning(outbox.c.seq)
@@ -116,6 +126,7 @@ def _event_params(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "ev_aggregate": str(data["order_id"]),
         "ev_correlation": current_request_id(),
         "ev_data": data,
+        "ev_traceparent": tracing.current_traceparent(),
     }
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CTE
 
+from empora_common import tracing
 from empora_common.logging import current_request_id
 from empora_common.messaging.outbox import notify_channel
 from empora_order.database import SCHEMA, outbox
@@ -248,7 +249,15 @@ def outbox_insert_from(source: CTE, name: str, event_type: str, data: dict[str, 
     return (
         insert(outbox)
         .from_select(
-            ["id", "event_type", "version", "aggregate_id", "correlation_id", "data"],
+            [
+                "id",
+                "event_type",
+                "version",
+                "aggregate_id",
+                "correlation_id",
+                "data",
+                "traceparent",
+            ],
             select(
                 literal(uuid.uuid4(), Uuid),
                 literal(event_type, Text),
@@ -256,6 +265,7 @@ def outbox_insert_from(source: CTE, name: str, event_type: str, data: dict[str, 
                 literal(str(aggregate) if aggregate else None, Text),
                 literal(current_request_id(), Text),
                 literal(data, JSONB),
+                literal(tracing.current_traceparent(), Text),
             ).select_from(source),
         )
         .returning(outbox.c.seq)

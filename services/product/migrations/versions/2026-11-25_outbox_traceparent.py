@@ -1,0 +1,27 @@
+"""The outbox keeps the trace context of the transaction that wrote each event.
+
+Revision ID: product_0002
+Revises: product_0001
+Create Date: 2026-11-25 17:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from empora_common.messaging.tables import add_outbox_traceparent, drop_outbox_traceparent
+
+revision: str = "product_0002"
+down_revision: str | None = "product_0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SCHEMA = "product"
+
+
+def upgrade() -> None:
+    add_outbox_traceparent(op, SCHEMA)
+
+
+def downgrade() -> None:
+    drop_outbox_traceparent(op, SCHEMA)
