@@ -206,6 +206,21 @@ class TestGatewayErrors:
         assert status == 413 and body["status"] == 413
         status, _, body = await call(http, "GET", f"{gw}/api/products?limit=101")
         assert status == 422 and body["errors"]
+        # 401, then 403, before a bad query is judged (the contract's precedence).
+        for path in ("/api/users", "/api/orders", "/api/notifications"):
+            status, _, _ = await call(http, "GET", f"{gw}{path}?limit=0")
+            assert status == 401, path
+        buyer = await verified_user(http, platform)
+        status, _, _ = await call(
+            http, "GET", f"{gw}/api/users?limit=0", token=buyer["access_token"]
+        )
+        assert status == 403
+        status, _, body = await call(
+            http, "GET", f"{gw}/api/orders?limit=0", token=buyer["access_token"]
+        )
+        assert status == 422 and body["errors"][0]["field"] == "limit"
+        status, _, _ = await call(http, "GET", f"{gw}/api/categories?limit=0")
+        assert status == 200
         status, headers, _ = await call(
             http, "GET", f"{gw}/api/products", headers={"X-Request-ID": "journey-req-1"}
         )

@@ -55,10 +55,14 @@ class PaymentIn(BaseModel):
     ]
 
 
+# Amounts are bigint minor units: anything larger cannot be any order's total.
+MAX_AMOUNT = 2**63 - 1
+
+
 class MoneyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=0, strict=True)
+    amount: int = Field(ge=0, le=MAX_AMOUNT, strict=True)
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 
@@ -68,7 +72,7 @@ class CheckoutIn(BaseModel):
     shipping_address: ShippingAddress
     payment: PaymentIn
     # The total the buyer saw: Money, or its amount in minor units.
-    expected_total: MoneyIn | Annotated[int, Field(ge=0, strict=True)] | None = None
+    expected_total: MoneyIn | Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)] | None = None
 
     @field_validator("expected_total", mode="wrap")
     @classmethod

@@ -100,7 +100,18 @@ class TestCheckoutSucceeds:
         assert (as_money.status, as_int.status) == (201, 201)
 
     @pytest.mark.parametrize(
-        "bad", ["abc", 14.99, -1, True, {"amount": "x"}, {"amount": 1, "bogus": 1}, [1]]
+        "bad",
+        [
+            "abc",
+            14.99,
+            -1,
+            2**64,
+            True,
+            {"amount": "x"},
+            {"amount": 2**70, "currency": "USD"},
+            {"amount": 1, "bogus": 1},
+            [1],
+        ],
     )
     async def test_a_malformed_expected_total_is_one_field_error(
         self, api: Api, products: ProductStandIn, carts: CartStandIn, bad: Any
