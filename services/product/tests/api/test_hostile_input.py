@@ -58,13 +58,23 @@ class TestHostileInput:
         assert (
             await api.put(path, json={"quantity": 1_000_000_000}, headers=api.admin)
         ).status == 200
-        for _ in range(3):
+        reply = await api.post(
+            f"{path}/adjustments", json={"delta": 1, "reason": "one more"}, headers=api.admin
+        )
+        assert reply.status == 422, reply.body
+        assert reply.body["errors"][0]["field"] == "delta"
+        reply = await api.post(
+            f"{path}/adjustments", json={"delta": -5, "reason": "recount"}, headers=api.admin
+        )
+        assert reply.status == 200 and reply.body["on_hand"] == 1_000_000_000 - 5
+        for delta, status in ((5, 200), (1_000_000_000, 422)):
             reply = await api.post(
                 f"{path}/adjustments",
-                json={"delta": 1_000_000_000, "reason": "big delivery"},
+                json={"delta": delta, "reason": "big delivery"},
                 headers=api.admin,
             )
-            assert reply.status in (200, 409, 422), reply.body
+            assert reply.status == status, reply.body
+        assert (await api.get(path, headers=api.admin)).body["on_hand"] == 1_000_000_000
 
     async def test_a_reservation_for_an_unknown_product_with_a_weird_id(self, api: Api) -> None:
         reply = await api.post(

@@ -75,6 +75,9 @@ _CHANGE_ON_HAND = (  # $2 is the signed delta
     "UPDATE product.stock SET on_hand = on_hand + $2, updated_at = now()"
     " WHERE product_id = $1 AND on_hand + $2 >= reserved" + _RETURNING
 )
+_ADJUST_ON_HAND = _CHANGE_ON_HAND.replace(
+    " WHERE product_id = $1 AND", " WHERE product_id = $1 AND on_hand + $2 <= $3 AND"
+)
 _AVAILABLE_OF = (
     "SELECT product_id, on_hand - reserved FROM product.stock WHERE product_id = ANY($1::uuid[])"
 )
@@ -104,6 +107,14 @@ async def change_on_hand(
 ) -> Levels | None:
     """``on_hand += delta`` unless the result would fall below ``reserved``."""
     return _levels(await conn.fetchrow(_CHANGE_ON_HAND, product_id, delta))
+
+
+async def adjust_on_hand(
+    conn: asyncpg.Connection, product_id: uuid.UUID, delta: int, ceiling: int
+) -> Levels | None:
+    """``on_hand += delta`` unless the result would fall below ``reserved`` or rise above
+    ``ceiling``."""
+    return _levels(await conn.fetchrow(_ADJUST_ON_HAND, product_id, delta, ceiling))
 
 
 async def reserve(conn: asyncpg.Connection, product_id: uuid.UUID, quantity: int) -> Levels | None:

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from empora_common.errors import ValidationFailed
 from empora_contracts.events import StockChanged
 from empora_product.documents import Row, rfc3339
 from empora_product.stock import repository as repo
@@ -25,7 +26,7 @@ from empora_product.stock.errors import (
     ReservationReleased,
     StockBelowReserved,
 )
-from empora_product.stock.schemas import Line, ReservationIn, StockLevels
+from empora_product.stock.schemas import MAX_QUANTITY, Line, ReservationIn, StockLevels
 
 log = structlog.get_logger("empora.product.stock")
 
@@ -144,12 +145,22 @@ async def adjust(
     reference: str | None,
     actor_id: uuid.UUID | None,
 ) -> StockLevels:
-    """A relative change of ``on_hand`` with its reason; never below ``reserved`` (409)."""
+    """A relative change of ``on_hand`` with its reason; never below ``reserved`` (409), never
+    above the most a stock count may be (422, like setting it)."""
     await repo.ensure_row(conn, product_id)
-    after = await repo.change_on_hand(conn, product_id, delta)
+    after = await repo.adjust_on_hand(conn, product_id, delta, MAX_QUANTITY)
     if after is None:
         current = await repo.levels(conn, product_id)
         on_hand, reserved = current or (0, 0)
+        if on_hand + delta > MAX_QUANTITY:
+            raise ValidationFailed(
+                errors=[
+                    {
+                        "field": "delta",
+                        "message": f"on_hand {on_hand} {delta:+d} would exceed {MAX_QUANTITY}",
+                    }
+                ]
+            )
         raise StockBelowReserved(
             f"on_hand {on_hand} {delta:+d} would fall below the {reserved} reserved units"
         )
