@@ -221,6 +221,10 @@ class TestGatewayErrors:
         assert status == 422 and body["errors"][0]["field"] == "limit"
         status, _, _ = await call(http, "GET", f"{gw}/api/categories?limit=0")
         assert status == 200
+        # HEAD answers what GET would, without the body (the services only route GET).
+        for path in ("/api/health", "/api/products", "/api/categories"):
+            status, headers, body = await call(http, "HEAD", f"{gw}{path}")
+            assert status == 200 and body is None and int(headers["Content-Length"]) > 0, path
         status, headers, _ = await call(
             http, "GET", f"{gw}/api/products", headers={"X-Request-ID": "journey-req-1"}
         )

@@ -293,6 +293,11 @@ class Gateway:
         )
         token = set_request_id(request_id)
         method: str = scope["method"]
+        if method == "HEAD":
+            # HEAD is GET without the body (RFC 9110 9.3.2): routed, limited and forwarded as
+            # a GET; uvicorn leaves the body out, its own record of the request being HEAD.
+            method = "GET"
+            scope = {**scope, "method": "GET"}
         path: str = scope["path"]
         span = (
             tracing.ServerSpan(scope["headers"], method, path)

@@ -215,14 +215,6 @@ class TestBodies:
         assert resp.headers["Content-Length"] == str(262_144)
         assert body == b"x" * 262_144
 
-    async def test_head_gets_headers_without_a_body(
-        self, http: aiohttp.ClientSession, gateway_url: str, upstreams: Upstreams
-    ) -> None:
-        async with http.head(gateway_url + "/api/products/big") as resp:
-            assert resp.status == 200
-            assert await resp.read() == b""
-        assert upstreams["product"].hits[0].method == "HEAD"
-
     async def test_declared_oversized_body_is_refused_before_the_upstream(
         self, http: aiohttp.ClientSession, make_gateway: GatewayFactory, upstreams: Upstreams
     ) -> None:
@@ -397,3 +389,36 @@ class TestUpstreamFailures:
             assert resp.status == 500
             assert await resp.json() == {"error": "boom"}
         assert upstreams["product"].count("/fail") == 1
+
+
+class TestHead:
+    async def test_head_is_a_get_without_the_body(
+        self, http: aiohttp.ClientSession, gateway_url: str, upstreams: Upstreams
+    ) -> None:
+        async with http.get(gateway_url + "/api/products/big") as resp:
+            got = await resp.read()
+            get_length = resp.headers["Content-Length"]
+        async with http.head(gateway_url + "/api/products/big") as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Length"] == get_length == str(len(got))
+            assert resp.headers["X-Request-ID"]
+            assert await resp.read() == b""
+        assert [h.method for h in upstreams["product"].hits] == ["GET", "GET"]
+
+    async def test_head_of_the_gateways_own_routes(
+        self, http: aiohttp.ClientSession, gateway_url: str
+    ) -> None:
+        for path in ("/api/health", "/api/openapi.json"):
+            async with http.head(gateway_url + path) as resp:
+                assert resp.status in (200, 503), path
+                assert int(resp.headers["Content-Length"]) > 0
+                assert await resp.read() == b""
+
+    async def test_head_answers_what_get_would(
+        self, http: aiohttp.ClientSession, gateway_url: str
+    ) -> None:
+        async with http.head(gateway_url + "/api/products/notfound") as resp:
+            assert resp.status == 404
+        async with http.head(gateway_url + "/api/nowhere") as resp:
+            assert resp.status == 404
+            assert resp.headers["Content-Type"] == "application/problem+json"
