@@ -131,20 +131,21 @@ def context_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> otel_context
     return _context_from(carrier)
 
 
-def trace_headers() -> list[tuple[bytes, bytes]]:
-    """``traceparent`` (and ``tracestate``) of the current span, as raw headers."""
+def message_trace_headers() -> dict[str, str]:
+    """``traceparent`` (and ``tracestate``) of the current span: AMQP message headers."""
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
-    return [(name.encode(), value.encode()) for name, value in carrier.items()]
+    return carrier
+
+
+def trace_headers() -> list[tuple[bytes, bytes]]:
+    """The same as raw HTTP headers."""
+    return [(name.encode(), value.encode()) for name, value in message_trace_headers().items()]
 
 
 def current_traceparent() -> str | None:
     """The current span's ``traceparent`` (what an outbox row keeps), when tracing is on."""
-    if _tracer is None:
-        return None
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get(TRACEPARENT)
+    return message_trace_headers().get(TRACEPARENT) if _tracer is not None else None
 
 
 # --- spans -----------------------------------------------------------------------------------
@@ -202,13 +203,6 @@ def producer_span(
         attributes=dict(attributes),
     ) as span:
         yield span
-
-
-def message_trace_headers() -> dict[str, str]:
-    """The current span's trace context as AMQP message headers."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier
 
 
 @contextlib.contextmanager
