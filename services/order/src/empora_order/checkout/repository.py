@@ -42,7 +42,7 @@ from empora_order.database import outbox
 from empora_order.idempotency.models import idempotency_key
 from empora_order.orders.models import order, order_line, status_history
 from empora_order.orders.records import OrderRecord, OrderStatus, PaymentStatus
-from empora_order.orders.repository import notify
+from empora_order.orders.repository import OUTBOX_COLUMNS, notify
 from empora_order.payments.models import payment
 
 TZ = DateTime(timezone=True)
@@ -95,15 +95,7 @@ def _outbox_insert(source: CTE, name: str) -> CTE:
     return (
         sa_insert(outbox)
         .from_select(
-            [
-                "id",
-                "event_type",
-                "version",
-                "aggregate_id",
-                "correlation_id",
-                "data",
-                "traceparent",
-            ],
+            OUTBOX_COLUMNS,
             select(
                 _p("ev_id", Uuid),
                 _p("ev_type", Text),

@@ -243,21 +243,25 @@ async def page(
 # --- statements built from CTEs: one round trip per committed step -------------------------
 
 
+# The outbox columns an event row fills (the rest have defaults), in the order of the values.
+OUTBOX_COLUMNS = [
+    "id",
+    "event_type",
+    "version",
+    "aggregate_id",
+    "correlation_id",
+    "data",
+    "traceparent",
+]
+
+
 def outbox_insert_from(source: CTE, name: str, event_type: str, data: dict[str, Any]) -> CTE:
     """An outbox row written only when ``source`` returned a row (same transaction)."""
     aggregate = data.get("order_id")
     return (
         insert(outbox)
         .from_select(
-            [
-                "id",
-                "event_type",
-                "version",
-                "aggregate_id",
-                "correlation_id",
-                "data",
-                "traceparent",
-            ],
+            OUTBOX_COLUMNS,
             select(
                 literal(uuid.uuid4(), Uuid),
                 literal(event_type, Text),
