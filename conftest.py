@@ -16,6 +16,7 @@ from empora_common.testing.infra import (
     drop_database,
     migrated_database,
     remove_amqp_names,
+    remove_redis_keys,
     unique_prefix,
 )
 from empora_common.testing.tokens import TestSigner
@@ -31,10 +32,12 @@ def infra() -> TestInfra:
 
 @pytest.fixture(scope="session")
 async def prefix(infra: TestInfra) -> AsyncIterator[str]:
-    """A Redis-key and AMQP-name prefix unique to this run; its queues go at the end."""
+    """A Redis-key and AMQP-name prefix unique to this run; its queues and keys go at the
+    end."""
     value = unique_prefix()
     yield value
     await remove_amqp_names(infra.amqp_url, value)
+    await remove_redis_keys(infra.redis_url, value)
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,12 @@ from typing import Any
 import aiohttp
 from argon2 import PasswordHasher, Type
 
-from empora_common.testing.infra import discover_test_infra, drop_database, migrated_database
+from empora_common.testing.infra import (
+    discover_test_infra,
+    drop_database,
+    migrated_database,
+    remove_redis_keys,
+)
 from empora_common.testing.processes import ServiceProcess
 from empora_product.seed import seed_catalog
 from empora_product.settings import ProductSettings
@@ -238,14 +243,18 @@ async def prepare_catalog(url: str, env: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------------------- setup
 
 
+# Every service this run starts gets its own prefix under this stem, all removed at the end.
+RUN_STEM = f"bench{uuid.uuid4().hex[:8]}"
+
+
 def service_env(database_url: str, infra: Any, workers: int) -> dict[str, Any]:
-    run = uuid.uuid4().hex[:8]
+    run = f"{RUN_STEM}{uuid.uuid4().hex[:4]}."
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": infra.redis_url,
         "AMQP_URL": infra.amqp_url,
-        "REDIS_PREFIX": f"bench{run}.",
-        "AMQP_PREFIX": f"bench{run}.",
+        "REDIS_PREFIX": run,
+        "AMQP_PREFIX": run,
         "EMPORA_ENV": "test",
         "EMPORA_RUN_WORKERS": "false",
         "LOG_LEVEL": "WARNING",
@@ -543,6 +552,7 @@ async def main() -> None:
         product.stop()
         service.stop()
         await drop_database(infra.admin_database_url, name)
+        await remove_redis_keys(infra.redis_url, RUN_STEM)
 
 
 if __name__ == "__main__":

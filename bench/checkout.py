@@ -47,6 +47,7 @@ from empora_common.testing.infra import (
     free_port,
     migrated_database,
     remove_amqp_names,
+    remove_redis_keys,
     unique_prefix,
 )
 from empora_common.testing.tokens import TestSigner
@@ -402,6 +403,7 @@ async def run(args: argparse.Namespace) -> None:
         await jwks.stop()
         await drop_database(infra.admin_database_url, db_name)
         await remove_amqp_names(infra.amqp_url, prefix)
+        await remove_redis_keys(infra.redis_url, prefix)
 
     tps, how = await asyncio.to_thread(
         pgbench_tps, infra.admin_database_url, 5 if args.quick else 10

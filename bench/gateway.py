@@ -54,6 +54,7 @@ from empora_common.testing.infra import (
     drop_database,
     free_port,
     migrated_database,
+    remove_redis_keys,
 )
 from empora_common.testing.tokens import TestSigner
 
@@ -672,6 +673,7 @@ async def main() -> int:
             await jwks.stop()
             if platform.db_name is not None:
                 await drop_database(platform.admin_url, platform.db_name)
+            await remove_redis_keys(infra.redis_url, prefix)
 
     all_series = (
         direct_c1,

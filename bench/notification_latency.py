@@ -35,6 +35,7 @@ from empora_common.testing.infra import (
     drop_database,
     migrated_database,
     remove_amqp_names,
+    remove_redis_keys,
     serve,
 )
 from empora_contracts.events import MoneyData, OrderLineData, OrderPaid
@@ -229,6 +230,7 @@ async def main(count: int) -> None:
     finally:
         await drop_database(infra.admin_database_url, name)
         await remove_amqp_names(infra.amqp_url, prefix)
+        await remove_redis_keys(infra.redis_url, prefix)
     print("Notification latency (sequential, one order in flight at a time)")
     print(f"  order.paid committed -> email accepted by SMTP   {summary(emails)}")
     print(f"  bare aio-pika publish -> consume round trip     {summary(bare)}")

@@ -37,7 +37,12 @@ import aiohttp
 import asyncpg
 
 from empora_common.db import plain_database_url
-from empora_common.testing.infra import discover_test_infra, drop_database, migrated_database
+from empora_common.testing.infra import (
+    discover_test_infra,
+    drop_database,
+    migrated_database,
+    remove_redis_keys,
+)
 from empora_common.testing.processes import ServiceProcess
 from empora_product.products.search import ListQuery, build_list_statement
 from empora_product.seed import seed_catalog
@@ -243,6 +248,7 @@ async def main() -> int:
         for service in services:
             service.stop()
         await drop_database(infra.admin_database_url, name)
+        await remove_redis_keys(infra.redis_url, prefix)
     print(f"\n{'':36} {'req/s':>7} {'req/CPU-s':>10} {'req/CPU-s':>10}")
     print(f"{'':36} {'':>7} {'(+ db)':>10} {'(process)':>10}")
     order = [

@@ -24,7 +24,13 @@ import pytest
 from empora_common.constants import ALL_SERVICES
 from empora_common.paths import repo_root
 from empora_common.testing.client import client_session
-from empora_common.testing.infra import TestInfra, free_port, remove_amqp_names, with_database
+from empora_common.testing.infra import (
+    TestInfra,
+    free_port,
+    remove_amqp_names,
+    remove_redis_keys,
+    with_database,
+)
 from empora_common.testing.otlp import OtlpReceiver
 
 ADMIN_EMAIL = "admin@journeys.example.com"
@@ -128,6 +134,7 @@ def platform(infra: TestInfra) -> Iterator[Platform]:
         traces.__exit__(None, None, None)
         asyncio.run(drop())
         asyncio.run(remove_amqp_names(infra.amqp_url, prefix))
+        asyncio.run(remove_redis_keys(infra.redis_url, prefix))
 
 
 @pytest.fixture

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import pytest
+from redis.asyncio import Redis
+
 from empora_common import infra as discovery
-from empora_common.testing.infra import TestInfra
+from empora_common.testing.infra import TestInfra, remove_redis_keys
 
 
 class TestEnsureInfra:
@@ -74,3 +78,23 @@ class TestPrivateRedis:
         assert stopped == [f"redis (pid {server.pid}, port {server.port})"]
         assert not discovery.pid_alive(server.pid)
         assert not discovery.redis_answers(server.url, timeout=0.3)
+
+
+class TestRemoveRedisKeys:
+    async def test_removes_only_the_runs_keys(self, infra: TestInfra) -> None:
+        mine, other = f"rk{uuid.uuid4().hex[:8]}.", f"rk{uuid.uuid4().hex[:8]}."
+        client = Redis.from_url(infra.redis_url)
+        try:
+            for n in range(2500):  # more than one scan/unlink batch
+                await client.set(f"{mine}cart:{n}", "x")
+            await client.set(f"{other}cart:1", "y")
+            assert await remove_redis_keys(infra.redis_url, mine) == 2500
+            assert [k async for k in client.scan_iter(match=f"{mine}*")] == []
+            assert await client.get(f"{other}cart:1") == b"y"
+            with pytest.raises(ValueError):
+                await remove_redis_keys(infra.redis_url, "")
+            with pytest.raises(ValueError):
+                await remove_redis_keys(infra.redis_url, "*")
+        finally:
+            await client.delete(f"{other}cart:1")
+            await client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 import uvicorn
+from redis.asyncio import Redis
 
 from empora_common.constants import SERVICES
 from empora_common.db import plain_database_url
@@ -146,6 +148,32 @@ async def remove_amqp_names(
     async with connection:
         channel = await connection.channel()
         await delete_names(channel, Names(prefix), queues)
+
+
+_KEY_PREFIX = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+async def remove_redis_keys(redis_url: str, prefix: str) -> int:
+    """Delete the Redis keys a run wrote under its prefix (carts, markers, limiter buckets);
+    returns how many. Best effort: a Redis that is away keeps them."""
+    if not _KEY_PREFIX.match(prefix):
+        raise ValueError(f"refusing to delete Redis keys under the prefix {prefix!r}")
+    client = Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    removed = 0
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                removed += await client.unlink(*batch)
+                batch.clear()
+        if batch:
+            removed += await client.unlink(*batch)
+    except Exception:
+        return removed
+    finally:
+        await client.aclose()
+    return removed
 
 
 class AppServer:
