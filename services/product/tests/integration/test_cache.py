@@ -11,9 +11,9 @@ from empora_product.cache import CatalogCache
 
 
 class TestCatalogCache:
-    async def test_an_entry_is_gone_after_invalidation(self, infra: TestInfra) -> None:
+    async def test_an_entry_is_gone_after_invalidation(self, infra: TestInfra, prefix: str) -> None:
         redis = Redis.from_url(infra.redis_url, decode_responses=True)
-        cache = CatalogCache(redis, f"t{uuid.uuid4().hex[:6]}.", ttl_seconds=60)
+        cache = CatalogCache(redis, f"{prefix}{uuid.uuid4().hex[:6]}.", ttl_seconds=60)
         try:
             value, generation = await cache.get("k")
             assert value is None and generation is not None
@@ -28,9 +28,11 @@ class TestCatalogCache:
         finally:
             await redis.aclose()
 
-    async def test_survives_the_script_cache_being_flushed(self, infra: TestInfra) -> None:
+    async def test_survives_the_script_cache_being_flushed(
+        self, infra: TestInfra, prefix: str
+    ) -> None:
         redis = Redis.from_url(infra.redis_url, decode_responses=True)
-        cache = CatalogCache(redis, f"t{uuid.uuid4().hex[:6]}.")
+        cache = CatalogCache(redis, f"{prefix}{uuid.uuid4().hex[:6]}.")
         try:
             _, generation = await cache.get("k")
             await cache.set(generation, "k", "v")
