@@ -13,6 +13,7 @@ from empora_cart.carts.dependencies import (
     CartServiceDep,
     ClientIP,
 )
+from empora_cart.carts.repository import CartState
 from empora_cart.carts.schemas import (
     AddItemIn,
     CartOut,
@@ -75,10 +76,10 @@ async def add_item(
 
 async def _existing_line(
     product_id: uuid.UUID, service: CartServiceDep, cart: CallerCart
-) -> uuid.UUID:
-    """The line a PATCH addresses: 404 for a line not in the cart comes before the body's 422."""
-    await service.require_line(cart, product_id)
-    return product_id
+) -> CartState:
+    """The cart with the line a PATCH addresses: 404 for a line not in the cart comes before
+    the body's 422."""
+    return await service.require_line(cart, product_id)
 
 
 @router.patch(
@@ -91,13 +92,14 @@ async def _existing_line(
     },
 )
 async def set_quantity(
-    product_id: Annotated[uuid.UUID, Depends(_existing_line)],
+    product_id: uuid.UUID,
+    state: Annotated[CartState, Depends(_existing_line)],
     body: SetQuantityIn,
     service: CartServiceDep,
     cart: CallerCart,
 ) -> OrjsonResponse:
     """Set a line's quantity; 0 removes the line."""
-    return cart_response(await service.set_quantity(cart, product_id, body.quantity))
+    return cart_response(await service.set_quantity(cart, product_id, body.quantity, state))
 
 
 @router.delete("/items/{product_id}", response_model=CartOut, responses=_CART_RESPONSES)

@@ -179,19 +179,26 @@ class CartService:
         self._check(result, product_id)
         return await self._render(ref, result.state, products)
 
-    async def require_line(self, ref: CartRef | None, product_id: uuid.UUID) -> None:
-        """404 unless the cart has a line of this product."""
+    async def require_line(self, ref: CartRef | None, product_id: uuid.UUID) -> CartState:
+        """The cart, which has a line of this product (else 404)."""
         state = await self.store.read(ref) if ref is not None else None
-        if _quantity_of(state, product_id) == 0:
+        if state is None or _quantity_of(state, product_id) == 0:
             raise CartItemNotFound(product_id)
+        return state
 
     async def set_quantity(
-        self, ref: CartRef | None, product_id: uuid.UUID, quantity: int
+        self,
+        ref: CartRef | None,
+        product_id: uuid.UUID,
+        quantity: int,
+        state: CartState | None = None,
     ) -> CartOut:
-        """Set a line's quantity; 0 removes it. Raising it needs the stock; lowering never."""
+        """Set a line's quantity; 0 removes it. Raising it needs the stock; lowering never.
+        ``state``: the cart as just read (``require_line``), else it is read here."""
         if quantity == 0:
             return await self.remove_item(ref, product_id)
-        state = await self.store.read(ref) if ref is not None else None
+        if state is None and ref is not None:
+            state = await self.store.read(ref)
         current = _quantity_of(state, product_id)
         if ref is None or state is None or current == 0:
             raise CartItemNotFound(product_id)
