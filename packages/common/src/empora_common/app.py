@@ -79,9 +79,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
-        # Tracing is per process: the app that turned it on turns it off (tests may have
-        # turned it on themselves, with an exporter of their own).
-        traces_here = not tracing.enabled() and tracing.configure_tracing(settings.service_name)
+        # Tracing is per process: the app that turned it on turns it off.
+        traces_here = tracing.configure_tracing(settings.service_name)
         state: dict[str, Any] = {
             "settings": settings,
             "metrics": metrics,

@@ -143,10 +143,10 @@ class RequestContextMiddleware:
         request_id: str | None = None,
     ) -> None:
         elapsed = time.perf_counter() - started
-        route = scope.get("route")
-        template: str = getattr(route, "path", None) or "unmatched"
+        route_path: str | None = getattr(scope.get("route"), "path", None)
+        template = route_path or "unmatched"
         if span is not None:
-            span.finish(status, getattr(route, "path", None), request_id)
+            span.finish(status, route_path, request_id)
         if self.metrics is not None:
             self.metrics.observe(scope["method"], template, status, elapsed)
         if scope["path"] not in self.skip_log_paths:

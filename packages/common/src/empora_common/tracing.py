@@ -39,7 +39,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 _PROPAGATOR = TraceContextTextMapPropagator()
-_TRACE_HEADERS = frozenset({TRACEPARENT.encode(), TRACESTATE.encode()})
+# The HTTP headers that carry the trace context.
+TRACE_HEADERS = frozenset({TRACEPARENT.encode(), TRACESTATE.encode()})
 
 _provider: TracerProvider | None = None
 _tracer: trace.Tracer | None = None
@@ -77,10 +78,11 @@ def configure_tracing(
     environ: Mapping[str, str] | None = None,
 ) -> bool:
     """Start recording spans for ``service`` if configured (or given an ``exporter``, which
-    tests use); True when tracing is on. Idempotent per process."""
+    tests use). True when this call turned tracing on, so its caller turns it off again
+    (``shutdown_tracing``); False when it is off, or was on already (a test's exporter)."""
     global _provider, _tracer
     if _tracer is not None:
-        return True
+        return False
     env = os.environ if environ is None else environ
     exporter = exporter or exporter_from_env(env)
     if exporter is None:
@@ -126,7 +128,7 @@ def context_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> otel_context
     carrier = {
         name.decode("latin-1"): value.decode("latin-1")
         for name, value in headers
-        if name in _TRACE_HEADERS
+        if name in TRACE_HEADERS
     }
     return _context_from(carrier)
 

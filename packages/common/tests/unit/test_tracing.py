@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from empora_common import tracing
 
@@ -34,6 +35,17 @@ class TestExporterFromEnv:
     def test_an_unknown_exporter_is_a_configuration_error(self) -> None:
         with pytest.raises(ValueError, match="zipkin"):
             tracing.exporter_from_env({"OTEL_TRACES_EXPORTER": "zipkin"})
+
+
+class TestOwnership:
+    def test_only_the_call_that_turned_tracing_on_owns_it(self) -> None:
+        try:
+            assert tracing.configure_tracing("a", exporter=InMemorySpanExporter()) is True
+            assert tracing.configure_tracing("b", exporter=InMemorySpanExporter()) is False
+            assert tracing.enabled()
+        finally:
+            tracing.shutdown_tracing()
+        assert not tracing.enabled()
 
 
 class TestOff:

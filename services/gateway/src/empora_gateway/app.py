@@ -60,7 +60,6 @@ log = structlog.get_logger("empora.gateway")
 VERSION = "0.1.0"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
-TRACE_HEADERS = (b"traceparent", b"tracestate")
 _LIMIT_VALUE = re.compile(r"\s*[+-]?[0-9]{1,9}\s*")
 
 
@@ -136,7 +135,7 @@ class Gateway:
         """Build the pools: upstream HTTP, Redis, the token verifier."""
         settings = self.settings
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
-        self._traces_here = not tracing.enabled() and tracing.configure_tracing("gateway")
+        self._traces_here = tracing.configure_tracing("gateway")
         loop = asyncio.get_running_loop()
         for name, base in self.upstreams.items():
             self.proxy.pools[name] = UpstreamPool.for_url(
@@ -645,7 +644,7 @@ class Gateway:
 
         if tracing.enabled():
             # The services continue the gateway's span, not whatever the client claimed.
-            forward = [h for h in forward if h[0] not in TRACE_HEADERS]
+            forward = [h for h in forward if h[0] not in tracing.TRACE_HEADERS]
             forward.extend(tracing.trace_headers())
         forward.append((b"x-request-id", request_id.encode()))
         forward.append((b"x-forwarded-for", client_ip.encode()))

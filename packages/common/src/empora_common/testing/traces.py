@@ -27,7 +27,7 @@ def recording_spans() -> Iterator[RecordedSpans]:
     """Tracing on for the block, into memory; off again afterwards."""
     exporter = InMemorySpanExporter()
     if not tracing.configure_tracing("test", exporter=exporter):
-        raise RuntimeError("tracing could not be turned on")
+        raise RuntimeError("tracing is on already in this process")
     try:
         yield RecordedSpans(exporter)
     finally:
